@@ -1,0 +1,64 @@
+"""The cells every notebook opens with, written once: the Colab badge and the set-up cell.
+
+    python tools/course_cells.py notebooks/*.ipynb   # (re)write those cells in the notebooks
+
+tests/test_notebooks_layout.py checks that every notebook carries exactly these cells, so the
+repository URL below is the only place to change when the course moves.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO_URL = "https://github.com/gpt-from-scratch/gpt-course"
+BRANCH = "main"
+
+SETUP_SOURCE = f'''# Set-up. In Colab: fetch the course and install its requirements (Colab's own torch is kept).
+# On your machine: nothing to install here (`python course.py lab` did it); just find helpers/.
+import subprocess, sys
+from pathlib import Path
+
+REPO_URL = "{REPO_URL}"
+if "google.colab" in sys.modules:
+    root = Path("/content") / REPO_URL.rsplit("/", 1)[-1]
+    if not root.exists():
+        subprocess.run(["git", "clone", "--depth=1", REPO_URL, str(root)], check=True)
+        wanted = [line for line in (root / "requirements.txt").read_text().splitlines()
+                  if line.strip() and not line.startswith(("#", "torch", "-e"))]
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=True)
+else:
+    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "helpers" / "__init__.py").exists())
+sys.path.insert(0, str(root))'''
+
+
+def badge_source(notebook: str) -> str:
+    """Return the Markdown of the 'Open in Colab' badge for notebooks/<notebook>."""
+    path = REPO_URL.replace("https://github.com/", "")
+    url = f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{notebook}"
+    return f'<a href="{url}" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>'
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + [lines[-1]]
+
+
+def sync(path: Path) -> None:
+    """Make cell 0 the badge and the first code cell the set-up cell of the notebook at ``path``."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = nb["cells"]
+    badge = {"cell_type": "markdown", "metadata": {}, "source": _lines(badge_source(path.name))}
+    if cells and cells[0]["cell_type"] == "markdown" and "colab-badge" in "".join(cells[0]["source"]):
+        cells[0] = badge
+    else:
+        cells.insert(0, badge)
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    cells[first_code]["source"] = _lines(SETUP_SOURCE)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        sync(Path(name))
+        print(f"synced {name}")
