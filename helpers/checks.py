@@ -11,6 +11,14 @@ def passed(message: str) -> None:
     print(f"✓ {message}")
 
 
+def not_done(answer, hint: str) -> bool:
+    """Return True, after printing the hint, when the learner's function still returns None."""
+    if answer is None:
+        print(f"… not done yet: {hint}")
+        return True
+    return False
+
+
 # --- 01_attention -------------------------------------------------------------------------------
 
 # --- 02_gpt_block -------------------------------------------------------------------------------
