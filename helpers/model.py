@@ -22,16 +22,22 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2 had
     positions: str = "learned"  # "learned" (GPT-2) or "sinusoidal" (the original Transformer)
+    tie_weights: bool = True  # lm_head reuses wte's matrix, as GPT-2 and GPT-3 did
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+            raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head} (each head gets "
+                             f"n_embd // n_head channels): try n_embd={-(-self.n_embd // self.n_head) * self.n_head}")
         if self.positions not in ("learned", "sinusoidal"):
             raise ValueError(f"positions={self.positions!r}: use 'learned' or 'sinusoidal'")
+        if self.positions == "sinusoidal" and self.n_embd % 2:
+            raise ValueError(f"sinusoidal positions pair a sine with a cosine: n_embd={self.n_embd} must be even")
 
 
 def sinusoidal_positions(block_size: int, n_embd: int) -> torch.Tensor:
     """Return the (block_size, n_embd) sine/cosine position table of 'Attention Is All You Need'."""
+    if n_embd % 2:
+        raise ValueError(f"n_embd={n_embd} is odd: each frequency fills a sine and a cosine column, use an even size")
     position = torch.arange(block_size).unsqueeze(1)  # (T, 1)
     frequency = torch.exp(torch.arange(0, n_embd, 2) * (-math.log(10000.0) / n_embd))  # (C/2,)
     table = torch.zeros(block_size, n_embd)
@@ -100,7 +106,8 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying: one matrix reads and writes tokens
+        if config.tie_weights:
+            self.lm_head.weight = self.wte.weight  # one matrix reads and writes tokens
 
         self.apply(self._init_weights)
         # GPT-2: scale the projections that write into the residual stream by 1/sqrt(2 * n_layer),
@@ -125,6 +132,9 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T)."""
+        if idx.dim() != 2:
+            raise ValueError(f"idx has shape {tuple(idx.shape)}: give token ids as (batch, time), "
+                             f"e.g. idx[None] for one sequence")
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens is longer than block_size={self.config.block_size}: "

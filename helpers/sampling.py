@@ -1,0 +1,104 @@
+"""From logits to text: temperature, top-k, top-p (nucleus), greedy, stop sequences, a KV cache.
+
+One loop, ``generate``, serves every model in the course. A model takes token ids (B, T) and an
+optional cache and returns logits (B, T, vocab); with a cache it is fed only the new tokens.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Return logits / temperature: below 1 sharpens the distribution, above 1 flattens it."""
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature}: use a value > 0, or greedy=True for the argmax")
+    return logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Return logits with all but the k largest of each row set to -inf (k=0 keeps all)."""
+    if k < 0:
+        raise ValueError(f"top_k={k}: use 0 (off) or a positive count of tokens to keep")
+    if k == 0 or k >= logits.size(-1):
+        return logits
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1) the k-th largest
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Return logits keeping, per row, the smallest set of most likely tokens whose mass reaches p."""
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"top_p={p} is outside (0, 1]: use e.g. 0.9 (1.0 turns it off)")
+    if p == 1.0:
+        return logits
+    sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+    cumulative = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+    # drop a token when the mass before it already reaches p; the most likely token always stays
+    drop_sorted = (cumulative - sorted_logits.softmax(dim=-1)) >= p
+    drop = drop_sorted.scatter(-1, order, drop_sorted)  # back to vocabulary order
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                greedy: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return the next token ids (B,) drawn from last-position logits (B, vocab)."""
+    if greedy:
+        return logits.argmax(dim=-1)
+    logits = top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p)
+    probs = F.softmax(logits.float(), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+@torch.no_grad()
+def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
+             top_p: float = 1.0, greedy: bool = False, use_cache: bool = True,
+             stop: Sequence[str] | None = None, decode: Callable[[list[int]], str] | None = None,
+             stop_ids: Sequence[int] = (), generator: torch.Generator | None = None) -> torch.Tensor:
+    """Return idx (B, T) extended by up to max_new_tokens sampled tokens, (B, T + new).
+
+    A row stops at a token in ``stop_ids`` or when its new text (``decode``) contains a string of
+    ``stop``; finished rows are padded with their last token and the caller trims them (see
+    ``generate_text``). With ``use_cache`` the model sees each token once (KV cache).
+    """
+    if idx.dim() != 2:
+        raise ValueError(f"idx has shape {tuple(idx.shape)}: give (batch, time) ids, e.g. ids[None]")
+    if stop and decode is None:
+        raise ValueError("stop sequences need decode=..., a function from token ids to text")
+    context = model.config.block_size
+    if idx.size(1) > context:
+        raise ValueError(f"the prompt has {idx.size(1)} tokens but the model's context is {context}: "
+                         f"shorten it (e.g. keep the last {context} tokens)")
+    model.eval()
+    start = idx.size(1)
+    done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+    cache = model.new_cache() if use_cache else None
+    for _ in range(max_new_tokens):
+        if cache is not None and cache.length + 1 > context:
+            cache = model.new_cache()  # the window slides past the context: start a fresh cache
+        if cache is None:
+            logits, _ = model(idx[:, -context:])  # (B, T, vocab): the whole window again
+        elif cache.length == 0:
+            logits, _ = model(idx[:, -(context - 1):], cache=cache)  # prefill the prompt
+        else:
+            logits, _ = model(idx[:, -1:], cache=cache)  # only the newest token
+        next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, greedy, generator)  # (B,)
+        next_id = torch.where(done, idx[:, -1], next_id)
+        idx = torch.cat([idx, next_id[:, None]], dim=1)
+        if stop_ids:
+            done |= torch.isin(next_id, torch.tensor(list(stop_ids), device=idx.device))
+        if stop:
+            for row in range(idx.size(0)):
+                if not done[row] and any(s in decode(idx[row, start:].tolist()) for s in stop):
+                    done[row] = True
+        if done.all():
+            break
+    return idx
+
+
+def trim_at_stop(text: str, stop: Sequence[str] | None) -> str:
+    """Return text cut before the first stop sequence it contains (unchanged if none)."""
+    cut = min((text.find(s) for s in stop or () if s in text), default=len(text))
+    return text[:cut]

@@ -1,0 +1,218 @@
+"""helpers.attention against torch's own attention, its input errors, and notebook 01's checkers."""
+import math
+import re
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import helpers
+from helpers import checks
+from helpers.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+
+
+@pytest.fixture
+def qkv():
+    g = torch.Generator().manual_seed(0)
+    return tuple(torch.randn(2, 3, 7, 8, generator=g) for _ in range(3))  # (B, H, T, D)
+
+
+def copy_into(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
+    with torch.no_grad():
+        ours.in_proj.weight.copy_(theirs.in_proj_weight)
+        ours.in_proj.bias.copy_(theirs.in_proj_bias)
+        ours.out_proj.weight.copy_(theirs.out_proj.weight)
+        ours.out_proj.bias.copy_(theirs.out_proj.bias)
+
+
+def sonnet_ids(n_words: int = 12, vocab_size: int = 64) -> torch.Tensor:
+    """Word ids (1, n_words) of the first line(s) of sonnet 18, hashed into a small vocabulary."""
+    words = re.findall(r"[a-z']+", helpers.load_sonnets()[17].lower())[:n_words]
+    return torch.tensor([[sum(map(ord, w)) % vocab_size for w in words]])
+
+
+def test_causal_mask_is_lower_triangle():
+    m = causal_mask(4)
+    assert m.dtype == torch.bool and m.shape == (4, 4)
+    assert m.sum().item() == 10  # 1 + 2 + 3 + 4 keys visible
+    assert m[0].tolist() == [True, False, False, False] and m[3].all()
+    with pytest.raises(ValueError, match="at least one position"):
+        causal_mask(0)
+
+
+def test_sdpa_matches_torch_without_and_with_causal_mask(qkv):
+    q, k, v = qkv
+    out, w = scaled_dot_product_attention(q, k, v)
+    assert out.shape == (2, 3, 7, 8) and w.shape == (2, 3, 7, 7)
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 3, 7))
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v), atol=1e-6, rtol=0)
+    out_c, w_c = scaled_dot_product_attention(q, k, v, causal_mask(7))
+    torch.testing.assert_close(out_c, F.scaled_dot_product_attention(q, k, v, is_causal=True), atol=1e-6, rtol=0)
+    assert (w_c.triu(1) == 0).all()  # no weight on the future
+    assert not torch.allclose(out, out_c)
+
+
+def test_sdpa_cross_attention_shapes_and_general_mask(qkv):
+    q, k, v = qkv
+    k2, v2 = k[..., :5, :], torch.randn(2, 3, 5, 4)  # 5 keys, values of another width
+    mask = torch.rand(7, 5, generator=torch.Generator().manual_seed(1)) > 0.5
+    mask[:, 0] = True  # every query sees at least one key
+    out, w = scaled_dot_product_attention(q, k2, v2, mask)
+    assert out.shape == (2, 3, 7, 4) and w.shape == (2, 3, 7, 5)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k2, v2, attn_mask=mask), atol=1e-6, rtol=0)
+
+
+def test_sdpa_is_softmax_of_scaled_scores_by_hand():
+    q = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    k = torch.tensor([[2.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+    v = torch.tensor([[1.0], [0.0]])
+    out, w = scaled_dot_product_attention(q, k, v)
+    e = math.exp(2 / math.sqrt(4))  # scores 1 and 0 after dividing by sqrt(4)
+    assert w[0].tolist() == pytest.approx([e / (e + 1), 1 / (e + 1)])
+    assert out.item() == pytest.approx(e / (e + 1))
+
+
+@pytest.mark.parametrize("shapes, message", [
+    (((7, 8), (7, 6), (7, 8)), "same size"),
+    (((7, 8), (7, 8), (5, 8)), "one value per key"),
+    (((8,), (7, 8), (7, 8)), "positions axis"),
+])
+def test_sdpa_rejects_mismatched_shapes(shapes, message):
+    q, k, v = (torch.randn(*s) for s in shapes)
+    with pytest.raises(ValueError, match=message):
+        scaled_dot_product_attention(q, k, v)
+
+
+def test_sdpa_rejects_bad_masks(qkv):
+    q, k, v = qkv
+    with pytest.raises(ValueError, match="bool mask"):
+        scaled_dot_product_attention(q, k, v, causal_mask(7).float())
+    with pytest.raises(ValueError, match="does not broadcast"):
+        scaled_dot_product_attention(q, k, v, causal_mask(6))
+    empty_row = causal_mask(7).clone()
+    empty_row[2] = False
+    with pytest.raises(ValueError, match="all False"):
+        scaled_dot_product_attention(q, k, v, empty_row)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("causal", [False, True])
+def test_multihead_matches_torch_multiheadattention(bias, causal):
+    torch.manual_seed(0)
+    d_model, n_heads = 32, 4
+    emb = nn.Embedding(64, d_model)
+    x = emb(sonnet_ids()).detach()  # (1, 12, 32): real words, random embeddings
+    x = torch.cat([x, torch.randn_like(x)])  # (2, 12, 32)
+    T = x.shape[1]
+    theirs = nn.MultiheadAttention(d_model, n_heads, bias=bias, batch_first=True)
+    ours = MultiHeadAttention(d_model, n_heads, bias=bias)
+    if bias:
+        copy_into(ours, theirs)
+    else:
+        with torch.no_grad():
+            ours.in_proj.weight.copy_(theirs.in_proj_weight)
+            ours.out_proj.weight.copy_(theirs.out_proj.weight)
+    mask = causal_mask(T) if causal else None
+    out, w = ours(x, mask)
+    # torch's MultiheadAttention reads bool masks the other way round: True = may NOT attend
+    ref_out, ref_w = theirs(x, x, x, attn_mask=None if mask is None else ~mask, need_weights=True,
+                            average_attn_weights=False)
+    assert out.shape == (2, T, d_model) and w.shape == (2, n_heads, T, T)
+    assert (out - ref_out).abs().max().item() < 1e-6
+    assert (w - ref_w).abs().max().item() < 1e-6
+
+
+def test_multihead_parameter_count_and_gradients():
+    mha = MultiHeadAttention(48, 6)
+    assert sum(p.numel() for p in mha.parameters()) == 4 * 48 * 48 + 4 * 48
+    assert sum(p.numel() for p in MultiHeadAttention(48, 6, bias=False).parameters()) == 4 * 48 * 48
+    out, _ = mha(torch.randn(2, 5, 48), causal_mask(5))
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in mha.parameters())
+
+
+def test_multihead_causal_output_ignores_the_future():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 2)
+    x = torch.randn(1, 6, 16)
+    changed = x.clone()
+    changed[:, -1] = torch.randn(16)  # a different last token
+    a, _ = mha(x, causal_mask(6))
+    b, _ = mha(changed, causal_mask(6))
+    torch.testing.assert_close(a[:, :-1], b[:, :-1])
+    assert not torch.allclose(a[:, -1], b[:, -1])
+
+
+def test_multihead_rejects_bad_input():
+    with pytest.raises(ValueError, match="not divisible by n_heads"):
+        MultiHeadAttention(30, 4)
+    with pytest.raises(ValueError, match="not divisible by n_heads"):
+        MultiHeadAttention(32, 0)
+    mha = MultiHeadAttention(32, 4)
+    with pytest.raises(ValueError, match="d_model=32"):
+        mha(torch.randn(2, 5, 16))
+    with pytest.raises(ValueError, match="batch, positions"):
+        mha(torch.randn(5, 32))
+
+
+# --- the exercise checkers --------------------------------------------------------------------
+
+def stable_softmax(x):
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def attend_one(q, K, V):
+    return torch.softmax(K @ q / math.sqrt(q.shape[-1]), dim=0) @ V
+
+
+def test_check_softmax(capsys):
+    checks.check_softmax(lambda x: None)
+    assert "not done yet" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="overflows"):
+        checks.check_softmax(lambda x: torch.exp(x) / torch.exp(x).sum(-1, keepdim=True))
+    with pytest.raises(AssertionError, match="sum to 1"):
+        checks.check_softmax(lambda x: torch.exp(x - x.max(-1, keepdim=True).values))
+    with pytest.raises(AssertionError, match="not the softmax"):
+        checks.check_softmax(lambda x: stable_softmax(x / 2))
+    checks.check_softmax(stable_softmax)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_check_attend_one(capsys):
+    checks.check_attend_one(lambda q, K, V: None)
+    assert "not done yet" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="sqrt"):
+        checks.check_attend_one(lambda q, K, V: torch.softmax(K @ q, dim=0) @ V)
+    with pytest.raises(AssertionError, match="plain mean"):
+        checks.check_attend_one(lambda q, K, V: V.mean(0))
+    with pytest.raises(AssertionError, match="shape"):
+        checks.check_attend_one(lambda q, K, V: torch.softmax(K @ q / 8 ** 0.5, dim=0))
+    checks.check_attend_one(attend_one)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_check_causal_mask(capsys):
+    checks.check_causal_mask(lambda T: None)
+    assert "not done yet" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="transposed"):
+        checks.check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).triu())
+    with pytest.raises(AssertionError, match="diagonal"):
+        checks.check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1))
+    with pytest.raises(AssertionError, match="bool"):
+        checks.check_causal_mask(lambda T: torch.ones(T, T).tril())
+    checks.check_causal_mask(causal_mask)
+    assert "✓" in capsys.readouterr().out
+
+
+def test_model_causal_self_attention_equals_ours():
+    from helpers.model import CausalSelfAttention, GPTConfig
+
+    torch.manual_seed(0)
+    ours = MultiHeadAttention(32, 4)
+    gpt_attention = CausalSelfAttention(GPTConfig(n_embd=32, n_head=4)).eval()
+    gpt_attention.c_attn.load_state_dict(ours.in_proj.state_dict())
+    gpt_attention.c_proj.load_state_dict(ours.out_proj.state_dict())
+    x = torch.randn(2, 10, 32)
+    assert (gpt_attention(x) - ours(x, causal_mask(10))[0]).abs().max().item() < 1e-6

@@ -1,0 +1,49 @@
+"""Tests of helpers.load_tokenizer: the offline SmolLM2 tokenizer, and the error for an unknown hub id."""
+import pytest
+
+import helpers
+from helpers.pretrained import DEFAULT_MODEL, converted_dir
+from helpers.settings import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return helpers.load_tokenizer()
+
+
+def test_loads_and_is_cached_as_a_plain_folder(smol):
+    assert len(smol) == 49152
+    assert (converted_dir(DEFAULT_MODEL) / "tokenizer" / "tokenizer_config.json").exists()
+    again = helpers.load_tokenizer()  # now from the converted folder, not the GGUF
+    assert again.encode("Shall I compare thee") == smol.encode("Shall I compare thee")
+
+
+@pytest.mark.parametrize("s", ["Shall I compare thee to a summer's day?", "Café — déjà vu 😀",
+                               helpers.read_text(REPO_ROOT / "data" / "japanese_sample.txt"), "  two  spaces\n"])
+def test_round_trip(smol, s):
+    ids = smol.encode(s, add_special_tokens=False)
+    assert smol.decode(ids) == s
+
+
+def test_special_tokens_are_single_ids(smol):
+    assert set(smol.all_special_tokens) == {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+    assert [smol.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")] == [0, 1, 2]
+    assert smol.encode("<|im_start|>user\nHi<|im_end|>", add_special_tokens=False)[0] == 1
+    split = smol.encode("a<|endoftext|>b", add_special_tokens=False, split_special_tokens=True)
+    assert 0 not in split and smol.decode(split) == "a<|endoftext|>b"
+
+
+def test_byte_level_vocabulary(smol):
+    assert smol.tokenize(" the") == ["Ġthe"]
+    assert len(smol.encode("灯", add_special_tokens=False)) == 3  # an unmerged CJK character: one token per byte
+
+
+def test_unknown_hub_id_offline_gives_one_line_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True, raising=False)
+    with pytest.raises(OSError) as e:
+        helpers.load_tokenizer("no-such-user/no-such-model-for-this-course")
+    message = str(e.value)
+    assert "\n" not in message
+    assert "no-such-user/no-such-model-for-this-course" in message and repr(DEFAULT_MODEL) in message

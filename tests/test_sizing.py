@@ -1,0 +1,91 @@
+"""helpers.sizing against real models, and the notebook 02 exercise checkers."""
+import itertools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import checks
+from helpers.model import GPT, GPTConfig
+from helpers.sizing import (CHINESE_GPT3, GPT3_CONTEXT, GPT3_PAPER, GPT3_VOCAB, config_params, flops_per_token,
+                            gpt_params, human, param_breakdown, training_days, training_memory_bytes)
+
+
+@pytest.mark.parametrize("bias, tied, positions",
+                         list(itertools.product([True, False], [True, False], ["learned", "sinusoidal"])))
+def test_formula_equals_real_count(bias, tied, positions):
+    for n_layer, n_embd, n_head, vocab, block in ((1, 8, 2, 11, 5), (3, 48, 4, 65, 32)):
+        config = GPTConfig(vocab_size=vocab, block_size=block, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
+                           bias=bias, tie_weights=tied, positions=positions)
+        assert config_params(config) == GPT(config).num_params()
+
+
+def test_breakdown_matches_the_modules():
+    config = GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=48)
+    model = GPT(config)
+    parts = param_breakdown(2, 48, 65, 32)
+    assert parts["blocks"] == sum(p.numel() for p in model.blocks.parameters())
+    assert parts["position embedding"] == model.wpe.weight.numel()
+    assert parts["final norm"] == sum(p.numel() for p in model.ln_f.parameters())
+    assert parts["blocks"] == 2 * (12 * 48 ** 2 + 13 * 48)  # the closed form the notebook derives
+
+
+def test_published_sizes_are_within_two_percent_of_their_names():
+    assert all(shape.d_model % shape.n_head == 0 for shape in CHINESE_GPT3)
+    for shape in GPT3_PAPER + CHINESE_GPT3:
+        if shape.nominal:
+            n = gpt_params(shape.n_layer, shape.d_model, GPT3_VOCAB, GPT3_CONTEXT)
+            assert abs(n - shape.nominal) / shape.nominal < 0.02, shape
+    assert gpt_params(12, 768, 50257, 1024) == 124_439_808  # GPT-2 small, the well-known count
+
+
+def test_memory_flops_days():
+    assert training_memory_bytes(1e9) == 16e9
+    assert training_memory_bytes(1e9, bytes_per_param=18) == 18e9
+    assert flops_per_token(10) == 60 and flops_per_token(10, training=False) == 20
+    assert math.isclose(training_days(1e9, 1e12, 6e21 / 86_400), 1.0)  # 6·N·D FLOPs in one day
+    with pytest.raises(ValueError, match="sustained throughput"):
+        training_days(1e9, 1e9, 0)
+    assert human(124_439_808) == "124.4M" and human(1.3e9) == "1.30B" and human(175e9) == "175.0B"
+
+
+def test_bad_shape_is_one_line_error():
+    with pytest.raises(ValueError, match="n_layer=0"):
+        gpt_params(0, 8, 10, 10)
+    with pytest.raises(ValueError, match="positions="):
+        gpt_params(1, 8, 10, 10, positions="rope")
+
+
+# --- checkers: None -> "not done yet", a wrong answer -> AssertionError, the solution -> ✓ ----------
+
+def _layer_norm(x, weight, bias, eps):
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+def _count(n_layer, n_embd, vocab_size, block_size):
+    return vocab_size * n_embd + block_size * n_embd + n_layer * (12 * n_embd ** 2 + 13 * n_embd) + 2 * n_embd
+
+
+def _flops(n_layer, n_embd, vocab_size):
+    return 2 * (n_layer * 12 * n_embd ** 2 + vocab_size * n_embd)
+
+
+@pytest.mark.parametrize("checker, solution, wrong", [
+    (checks.check_layer_norm, _layer_norm,
+     lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b),
+    (checks.check_layer_norm, _layer_norm, lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], eps=eps)),
+    (checks.check_param_count, _count, lambda L, C, V, T: _count(L, C, V, T) + V * C),
+    (checks.check_param_count, _count, lambda L, C, V, T: _count(L, C, V, T) - 2 * C),
+    (checks.check_forward_flops, _flops, lambda L, C, V: _flops(L, C, V) // 2),
+    (checks.check_forward_flops, _flops, lambda L, C, V: 2 * L * 12 * C * C),
+])
+def test_checkers(checker, solution, wrong, capsys):
+    checker(lambda *args: None)
+    assert "not done yet" in capsys.readouterr().out
+    with pytest.raises(AssertionError):
+        checker(wrong)
+    checker(solution)
+    assert "✓" in capsys.readouterr().out
