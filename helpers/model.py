@@ -46,6 +46,34 @@ def sinusoidal_positions(block_size: int, n_embd: int) -> torch.Tensor:
     return table
 
 
+class LayerCache:
+    """One layer's keys and values for the tokens seen so far, each (B, H, T_seen, D)."""
+
+    def __init__(self):
+        self.k = self.v = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.size(2)
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the new tokens' keys and values; return all keys and values so far."""
+        self.k = k if self.k is None else torch.cat([self.k, k], dim=2)
+        self.v = v if self.v is None else torch.cat([self.v, v], dim=2)
+        return self.k, self.v
+
+
+class KVCache(list):
+    """A LayerCache per layer: with it, generation feeds the model only the newest token."""
+
+    def __init__(self, n_layer: int):
+        super().__init__(LayerCache() for _ in range(n_layer))
+
+    @property
+    def length(self) -> int:
+        """Return how many tokens the cache holds."""
+        return len(self[0])
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -55,11 +83,20 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+        past = 0 if cache is None else len(cache)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, past + T, D): earlier tokens' keys are reused, not recomputed
+        if past == 0:
+            mask, causal = None, True
+        elif T == 1:
+            mask, causal = None, False  # the newest token may look at everything before it
+        else:  # several new tokens after a cached prefix: query i sees keys up to past + i
+            mask, causal = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past), False
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, D)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
         return self.resid_dropout(self.c_proj(y))
@@ -87,8 +124,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache)
         x = x + self.mlp(self.ln_2(x))
         return x
 
@@ -130,20 +167,29 @@ class GPT(nn.Module):
             n -= self.wpe.weight.numel()
         return n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T)."""
+    def new_cache(self) -> KVCache:
+        """Return an empty KV cache for ``forward(idx, cache=...)``."""
+        return KVCache(self.config.n_layer)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None):
+        """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T).
+
+        With a ``cache`` the ids are the tokens that follow those already in it: positions start
+        after them, and the cache grows by T.
+        """
         if idx.dim() != 2:
             raise ValueError(f"idx has shape {tuple(idx.shape)}: give token ids as (batch, time), "
                              f"e.g. idx[None] for one sequence")
         B, T = idx.shape
-        if T > self.config.block_size:
-            raise ValueError(f"sequence of {T} tokens is longer than block_size={self.config.block_size}: "
+        past = 0 if cache is None else cache.length
+        if past + T > self.config.block_size:
+            raise ValueError(f"sequence of {past + T} tokens is longer than block_size={self.config.block_size}: "
                              f"crop it to the last {self.config.block_size} tokens")
-        pos = torch.arange(T, device=idx.device)
-        pos_emb = self.wpe(pos) if self.config.positions == "learned" else self.sinusoid[:T]  # (T, C)
+        pos = torch.arange(past, past + T, device=idx.device)
+        pos_emb = self.wpe(pos) if self.config.positions == "learned" else self.sinusoid[pos]  # (T, C)
         x = self.drop(self.wte(idx) + pos_emb)  # (B, T, C)
-        for block in self.blocks:
-            x = block(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if cache is None else cache[i])
         logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
         loss = None
         if targets is not None:

@@ -60,8 +60,8 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
     """Return idx (B, T) extended by up to max_new_tokens sampled tokens, (B, T + new).
 
     A row stops at a token in ``stop_ids`` or when its new text (``decode``) contains a string of
-    ``stop``; finished rows are padded with their last token and the caller trims them (see
-    ``generate_text``). With ``use_cache`` the model sees each token once (KV cache).
+    ``stop``; finished rows are padded with their last token (``generate_text`` trims them). With ``use_cache`` the model sees each token once (KV cache) while the text
+    fits in the context; past it, every step recomputes the last block_size tokens either way.
     """
     if idx.dim() != 2:
         raise ValueError(f"idx has shape {tuple(idx.shape)}: give (batch, time) ids, e.g. ids[None]")
@@ -76,14 +76,12 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
     done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
     cache = model.new_cache() if use_cache else None
     for _ in range(max_new_tokens):
-        if cache is not None and cache.length + 1 > context:
-            cache = model.new_cache()  # the window slides past the context: start a fresh cache
-        if cache is None:
-            logits, _ = model(idx[:, -context:])  # (B, T, vocab): the whole window again
-        elif cache.length == 0:
-            logits, _ = model(idx[:, -(context - 1):], cache=cache)  # prefill the prompt
+        if cache is not None and 0 < cache.length < context:
+            logits, _ = model(idx[:, -1:], cache=cache)  # only the newest token: the rest is cached
         else:
-            logits, _ = model(idx[:, -1:], cache=cache)  # only the newest token
+            if cache is not None:  # first step, or the text outgrew the context: positions are absolute,
+                cache = model.new_cache()  # so the window is recomputed from scratch (as without a cache)
+            logits, _ = model(idx[:, -context:], cache=cache)  # (B, T, vocab)
         next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, greedy, generator)  # (B,)
         next_id = torch.where(done, idx[:, -1], next_id)
         idx = torch.cat([idx, next_id[:, None]], dim=1)
@@ -102,3 +100,17 @@ def trim_at_stop(text: str, stop: Sequence[str] | None) -> str:
     """Return text cut before the first stop sequence it contains (unchanged if none)."""
     cut = min((text.find(s) for s in stop or () if s in text), default=len(text))
     return text[:cut]
+
+
+def generate_text(model, encode: Callable[[str], list[int]], decode: Callable[[list[int]], str], prompt: str,
+                  max_new_tokens: int, num_samples: int = 1, stop: Sequence[str] | None = None,
+                  seed: int | None = None, **sampling) -> list[str]:
+    """Return ``num_samples`` continuations of ``prompt`` as text (prompt excluded, cut at ``stop``)."""
+    ids = encode(prompt)
+    if not ids:
+        raise ValueError("the prompt encodes to no tokens: give at least one character the model knows")
+    device = next(model.parameters()).device
+    idx = torch.tensor([ids] * num_samples, dtype=torch.long, device=device)
+    generator = None if seed is None else torch.Generator(device=device).manual_seed(seed)
+    out = generate(model, idx, max_new_tokens, stop=stop, decode=decode, generator=generator, **sampling)
+    return [trim_at_stop(decode(row[len(ids):].tolist()), stop) for row in out]
