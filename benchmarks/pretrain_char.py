@@ -47,13 +47,13 @@ def load_splits(path: Path):
     return ids[:n], ids[n:], len(chars), chars
 
 
-def run_ours(train_ids, val_ids, vocab: int, iters: int) -> dict:
+def run_ours(train_ids, val_ids, vocab: int, iters: int, dtype: str) -> dict:
     """Train our GPT with our loop on the recipe; return val loss and step times."""
     torch.manual_seed(1337)
     model = GPT(GPTConfig(vocab_size=vocab, block_size=RECIPE["block_size"], n_layer=RECIPE["n_layer"],
                           n_head=RECIPE["n_head"], n_embd=RECIPE["n_embd"], dropout=0.0, bias=False))
     cfg = TrainConfig(steps=iters, **{k: v for k, v in RECIPE.items() if k not in ("n_layer", "n_head", "n_embd")},
-                      progress=False)
+                      dtype=dtype, progress=False)
     start = time.perf_counter()
     history = train(model, train_ids, val_ids, cfg, device=torch.device("cpu"))
     wall = time.perf_counter() - start
@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--nanogpt", type=Path, help="a nanoGPT checkout to run beside ours")
     parser.add_argument("--iters", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="bfloat16",
+                        help="our matmul precision (bfloat16 autocast; nanoGPT runs float32 on a CPU)")
     args = parser.parse_args()
     train_ids, val_ids, vocab, chars = load_splits(args.data)
     print(f"tinyshakespeare: {len(train_ids):,} train / {len(val_ids):,} val characters, vocab {vocab}; "
@@ -102,8 +104,8 @@ def main() -> None:
         theirs = run_nanogpt(args.nanogpt.resolve(), train_ids, val_ids, chars, args.iters)
         rows.append(("nanoGPT train.py", theirs))
     print("running ours ...", flush=True)
-    ours = run_ours(train_ids, val_ids, vocab, args.iters)
-    rows.append(("ours (helpers.train)", ours))
+    ours = run_ours(train_ids, val_ids, vocab, args.iters, args.dtype)
+    rows.append((f"ours ({args.dtype})", ours))
     print(f"\n{'':<22}{'val loss':>10}{'ms/iter (median)':>18}{'wall s':>9}")
     for name, r in rows:
         print(f"{name:<22}{r['val']:>10.4f}{r['ms']:>18.2f}{r['wall']:>9.1f}")
