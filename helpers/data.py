@@ -17,6 +17,36 @@ PLAYS = (
 )
 
 
+class CharTokenizer:
+    """A character-level tokenizer: one id per distinct character of the text it was built from."""
+
+    def __init__(self, chars: str):
+        self.chars = "".join(sorted(set(chars)))
+        self.stoi = {c: i for i, c in enumerate(self.chars)}
+
+    @classmethod
+    def from_text(cls, text: str) -> "CharTokenizer":
+        """Return the tokenizer whose vocabulary is the characters of ``text``."""
+        if not text:
+            raise ValueError("cannot build a character vocabulary from empty text")
+        return cls(text)
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        """Return the ids of the characters of ``text``; one-line error on an unknown character."""
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as e:
+            raise ValueError(f"character {e.args[0]!r} is not in the vocabulary of {len(self)} characters: "
+                             f"remove it or build the tokenizer from text that has it") from None
+
+    def decode(self, ids) -> str:
+        """Return the text of a sequence of ids (a list or a 1-D tensor)."""
+        return "".join(self.chars[i] for i in (ids.tolist() if hasattr(ids, "tolist") else ids))
+
+
 def read_text(path: str | Path) -> str:
     """Return the UTF-8 text of ``path``; raise a one-line error if it is missing or empty."""
     path = Path(path)

@@ -40,3 +40,20 @@ def test_read_text_errors_are_one_line(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
     with pytest.raises(ValueError, match="not UTF-8"):
         helpers.read_text(tmp_path / "latin1.txt")
+
+
+def test_char_tokenizer_round_trips_and_names_unknown_characters():
+    from helpers.data import CharTokenizer
+
+    text = helpers.load_plays()
+    tok = CharTokenizer.from_text(text)
+    assert len(tok) == 63 and tok.chars[0] == "\n"
+    sample = text[:5000]
+    assert tok.decode(tok.encode(sample)) == sample
+    import torch
+
+    assert tok.decode(torch.tensor(tok.encode("To be"))) == "To be"
+    with pytest.raises(ValueError, match="character '€' is not in the vocabulary"):
+        tok.encode("5 €")
+    with pytest.raises(ValueError, match="empty text"):
+        CharTokenizer.from_text("")
