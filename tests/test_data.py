@@ -54,6 +54,6 @@ def test_char_tokenizer_round_trips_and_names_unknown_characters():
 
     assert tok.decode(torch.tensor(tok.encode("To be"))) == "To be"
     with pytest.raises(ValueError, match="character '€' is not in the vocabulary"):
-        tok.encode("5 €")
+        tok.encode("To be €")
     with pytest.raises(ValueError, match="empty text"):
         CharTokenizer.from_text("")
