@@ -47,19 +47,42 @@ def load_splits(path: Path):
     return ids[:n], ids[n:], len(chars), chars
 
 
-def run_ours(train_ids, val_ids, vocab: int, iters: int, dtype: str) -> dict:
+@torch.no_grad()
+def full_val_loss(model, val_ids: torch.Tensor, block_size: int) -> float:
+    """Return the mean loss over every non-overlapping block of the val split (no sampling noise)."""
+    model.eval()
+    n = (len(val_ids) - 1) // block_size
+    x = val_ids[:n * block_size].view(n, block_size)
+    y = val_ids[1:n * block_size + 1].view(n, block_size)
+    losses = [model(x[i:i + 256], y[i:i + 256])[1].item() * len(x[i:i + 256]) for i in range(0, n, 256)]
+    return sum(losses) / n
+
+
+def nanogpt_into_ours(checkpoint: Path, vocab: int) -> GPT:
+    """Return our GPT holding the weights of a nanoGPT checkpoint (the same architecture, other names)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+    renamed = {k.removeprefix("_orig_mod.").removeprefix("transformer.").replace("h.", "blocks.", 1): v
+               for k, v in state.items()}
+    model = GPT(GPTConfig(vocab_size=vocab, block_size=RECIPE["block_size"], n_layer=RECIPE["n_layer"],
+                          n_head=RECIPE["n_head"], n_embd=RECIPE["n_embd"], bias=False))
+    model.load_state_dict(renamed)
+    return model
+
+
+def run_ours(train_ids, val_ids, vocab: int, iters: int, dtype: str, seed: int = 1337) -> dict:
     """Train our GPT with our loop on the recipe; return val loss and step times."""
-    torch.manual_seed(1337)
+    torch.manual_seed(seed)
     model = GPT(GPTConfig(vocab_size=vocab, block_size=RECIPE["block_size"], n_layer=RECIPE["n_layer"],
                           n_head=RECIPE["n_head"], n_embd=RECIPE["n_embd"], dropout=0.0, bias=False))
     cfg = TrainConfig(steps=iters, **{k: v for k, v in RECIPE.items() if k not in ("n_layer", "n_head", "n_embd")},
-                      dtype=dtype, progress=False)
+                      dtype=dtype, seed=seed, progress=False)
     start = time.perf_counter()
     history = train(model, train_ids, val_ids, cfg, device=torch.device("cpu"))
     wall = time.perf_counter() - start
     tokens = cfg.batch_size * cfg.block_size
     ms = [1000 * tokens / t for t in history.tokens_per_s]
-    return {"val": history.val[-1], "ms": statistics.median(ms), "wall": wall, "params": model.num_params()}
+    return {"val": history.val[-1], "ms": statistics.median(ms), "wall": wall,
+            "full_val": full_val_loss(model, val_ids, RECIPE["block_size"])}
 
 
 def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
@@ -75,16 +98,20 @@ def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
         args = ["config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--dtype=float32",
                 "--dataset=shakespeare_char_bench", f"--out_dir={out}", "--eval_iters=20", "--log_interval=1",
                 "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4", "--n_embd=128",
-                f"--max_iters={iters}", f"--lr_decay_iters={iters}", "--dropout=0.0", "--eval_interval=250"]
+                f"--max_iters={iters}", f"--lr_decay_iters={iters}", "--dropout=0.0", "--eval_interval=250",
+                "--always_save_checkpoint=True"]
         start = time.perf_counter()
         result = subprocess.run([sys.executable, "train.py", *args], cwd=checkout, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        full_val = None
+        if (Path(out) / "ckpt.pt").exists():  # nanoGPT saves at its evaluations (every 250 iterations)
+            full_val = full_val_loss(nanogpt_into_ours(Path(out) / "ckpt.pt", len(chars)), val_ids, 64)
     if result.returncode != 0:
         raise RuntimeError(f"nanoGPT's train.py failed: {result.stderr.strip().splitlines()[-1]}")
     log = result.stdout
     ms = [float(m) for it, m in re.findall(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms", log) if int(it) > 0]
     vals = re.findall(r"step (\d+): train loss [\d.]+, val loss ([\d.]+)", log)
-    return {"val": float(vals[-1][1]), "val_step": int(vals[-1][0]), "ms": statistics.median(ms), "wall": wall}
+    return {"val": float(vals[-1][1]), "ms": statistics.median(ms), "wall": wall, "full_val": full_val}
 
 
 def main() -> None:
@@ -92,6 +119,7 @@ def main() -> None:
     parser.add_argument("--nanogpt", type=Path, help="a nanoGPT checkout to run beside ours")
     parser.add_argument("--iters", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--seed", type=int, default=1337, help="our seed (nanoGPT's is fixed at 1337)")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="bfloat16",
                         help="our matmul precision (bfloat16 autocast; nanoGPT runs float32 on a CPU)")
     args = parser.parse_args()
@@ -104,11 +132,14 @@ def main() -> None:
         theirs = run_nanogpt(args.nanogpt.resolve(), train_ids, val_ids, chars, args.iters)
         rows.append(("nanoGPT train.py", theirs))
     print("running ours ...", flush=True)
-    ours = run_ours(train_ids, val_ids, vocab, args.iters, args.dtype)
+    ours = run_ours(train_ids, val_ids, vocab, args.iters, args.dtype, args.seed)
     rows.append((f"ours ({args.dtype})", ours))
-    print(f"\n{'':<22}{'val loss':>10}{'ms/iter (median)':>18}{'wall s':>9}")
+    print(f"\n{'':<22}{'val loss':>10}{'full val':>10}{'ms/iter (median)':>18}{'wall s':>9}")
     for name, r in rows:
-        print(f"{name:<22}{r['val']:>10.4f}{r['ms']:>18.2f}{r['wall']:>9.1f}")
+        full = "n/a" if r["full_val"] is None else f"{r['full_val']:.4f}"
+        print(f"{name:<22}{r['val']:>10.4f}{full:>10}{r['ms']:>18.2f}{r['wall']:>9.1f}")
+    print("val loss: the recipe's estimate (20 random batches at the last step); full val: every one of the "
+          f"{len(val_ids):,} val characters, the same code for both models")
     if args.nanogpt:
         print(f"\nours / nanoGPT ms per iteration: {ours['ms'] / theirs['ms']:.2f}  (goal <= 0.80); "
               f"our val loss {ours['val']:.4f} (goal <= 1.89)")

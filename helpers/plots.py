@@ -28,7 +28,8 @@ def plot_attention(weights, tokens: Sequence[str] | None = None, titles: Sequenc
         raise ValueError(f"{len(tokens)} token labels for {T} positions: give one label per position")
     ncols = min(ncols, heads)
     nrows = math.ceil(heads / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.8, cell * nrows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.8, cell * nrows + 0.4), squeeze=False,
+                             layout="constrained")  # keeps long token labels clear of the next panel
     for h, ax in enumerate(axes.flat):
         if h >= heads:
             ax.axis("off")

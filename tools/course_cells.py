@@ -24,8 +24,8 @@ if "google.colab" in sys.modules:
     root = Path("/content") / REPO_URL.rsplit("/", 1)[-1]
     if not root.exists():
         subprocess.run(["git", "clone", "--depth=1", REPO_URL, str(root)], check=True)
-        wanted = [line for line in (root / "requirements.txt").read_text().splitlines()
-                  if line.strip() and not line.startswith(("#", "torch", "-e"))]
+        wanted = [line.split("#")[0].strip() for line in (root / "requirements.txt").read_text().splitlines()
+                  if line.strip() and not line.startswith(("#", "torch", "-e")) and "# local" not in line]
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=True)
 else:
     root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "helpers" / "__init__.py").exists())
