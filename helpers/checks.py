@@ -251,3 +251,237 @@ def check_pack_documents(fn) -> None:
             f"{where}: put eot_id after every document (the last one too): {len(docs)} of them, you have {got.count(eot)}")
         raise AssertionError(f"{where}: expected each document's ids, in order, each followed by {eot}")
     passed("pack_documents separates documents with one <|endoftext|> id each")
+
+# --- 05_decoding --------------------------------------------------------------------------------
+
+def check_min_p(min_p_fn) -> None:
+    """Check min_p_fn(logits, min_p) against transformers' MinPLogitsWarper (tokens dropped = -inf)."""
+    import torch
+    from transformers import MinPLogitsWarper
+
+    g = torch.Generator().manual_seed(5)
+    logits = torch.cat([3 * torch.randn(3, 30, generator=g), torch.zeros(1, 30)])  # the last row: all tied
+    for min_p in (0.05, 0.2, 0.6):
+        got = min_p_fn(logits.clone(), min_p)
+        if not_done(got, "probs = softmax(logits); drop (set to -inf) tokens with probs < min_p * probs.max(-1)"):
+            return
+        assert isinstance(got, torch.Tensor) and got.shape == logits.shape, \
+            f"expected a tensor of shape {tuple(logits.shape)}, got {_described(got)}"
+        want = MinPLogitsWarper(min_p)(torch.zeros(4, 1, dtype=torch.long), logits.clone())
+        if torch.equal(got, want):
+            continue
+        assert not (torch.isfinite(got).all() and torch.allclose(got.sum(-1), torch.ones(4))), \
+            "that looks like probabilities: return the logits, with the dropped tokens set to float('-inf')"
+        probs = logits.softmax(-1)
+        assert not torch.equal(torch.isinf(got), probs < min_p), \
+            f"min_p={min_p}: the threshold is relative: min_p times the most likely token's probability"
+        assert not torch.equal(torch.isinf(got), logits < min_p * logits.amax(-1, keepdim=True)), \
+            f"min_p={min_p}: compare probabilities (softmax of the logits), not the logits themselves"
+        assert torch.equal(torch.isinf(got), torch.isinf(want)), \
+            f"min_p={min_p}: you keep {int(torch.isfinite(got).sum())} tokens, min-p keeps " \
+            f"{int(torch.isfinite(want).sum())}: keep exactly those with probs >= min_p * probs.max(-1, keepdim=True)"
+        raise AssertionError(f"min_p={min_p}: the right tokens are dropped, but kept tokens must keep their "
+                             f"logits unchanged (use masked_fill with float('-inf'))")
+    passed("min_p matches transformers' MinPLogitsWarper")
+
+
+def check_repetition_penalty(penalty_fn) -> None:
+    """Check penalty_fn(logits (B, V), ids (B, T), penalty) against transformers' RepetitionPenaltyLogitsProcessor."""
+    import torch
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    g = torch.Generator().manual_seed(6)
+    logits = 2 * torch.randn(2, 12, generator=g)
+    ids = torch.tensor([[1, 3, 3, 7, 1], [0, 5, 11, 5, 5]])  # repeats: a token is penalised once, however often it came
+    for penalty in (1.5, 1.2):
+        got = penalty_fn(logits.clone(), ids.clone(), penalty)
+        if not_done(got, "for each token in ids: divide its logit by penalty if > 0, multiply it if < 0"):
+            return
+        assert isinstance(got, torch.Tensor) and got.shape == logits.shape, \
+            f"expected a tensor of shape {tuple(logits.shape)}, got {_described(got)}"
+        want = RepetitionPenaltyLogitsProcessor(penalty)(ids.clone(), logits.clone())
+        if torch.allclose(got, want, atol=1e-6):
+            continue
+        seen = torch.zeros_like(logits, dtype=torch.bool).scatter(1, ids, True)
+        assert torch.allclose(got[~seen], logits[~seen]), \
+            "a token that is not in ids must keep its logit: penalise only the tokens already generated"
+        assert not torch.allclose(got[seen], logits[seen] / penalty, atol=1e-6), \
+            "dividing a negative logit by the penalty raises it (-2 / 1.5 = -1.33): multiply negative logits instead"
+        raise AssertionError("penalise each token of ids once (not once per occurrence): "
+                             "where(logit > 0, logit / penalty, logit * penalty)")
+    passed("repetition_penalty matches transformers' RepetitionPenaltyLogitsProcessor")
+
+
+def check_kv_cache_bytes(bytes_fn) -> None:
+    """Check bytes_fn(n_layer, n_embd, seq_len, batch_size, bytes_per_value) against real KV caches."""
+    import torch
+
+    from helpers.model import GPT, GPTConfig
+
+    for n_layer, n_embd, seq_len, batch, dtype in ((1, 8, 5, 1, torch.float32), (3, 16, 7, 5, torch.float32),
+                                                   (2, 24, 9, 3, torch.bfloat16)):
+        bytes_per_value = torch.finfo(dtype).bits // 8
+        got = bytes_fn(n_layer, n_embd, seq_len, batch, bytes_per_value)
+        if not_done(got, "every layer keeps a key and a value vector of n_embd numbers per token of every sequence"):
+            return
+        model = GPT(GPTConfig(vocab_size=11, block_size=seq_len, n_layer=n_layer, n_head=2, n_embd=n_embd)).to(dtype)
+        cache = model.new_cache()
+        with torch.no_grad():
+            model(torch.zeros(batch, seq_len, dtype=torch.long), cache=cache)
+        want = sum(t.nelement() * t.element_size() for layer in cache for t in (layer.k, layer.v))
+        shape = f"n_layer={n_layer}, n_embd={n_embd}, seq_len={seq_len}, batch_size={batch}, bytes={bytes_per_value}"
+        assert got != want // 2, f"{shape}: got {got}, half of it: the cache holds keys AND values"
+        assert got != want // n_layer or n_layer == 1, f"{shape}: got {got}: every one of the n_layer layers has its own cache"
+        assert got != want // batch or batch == 1, f"{shape}: got {got}: each sequence in the batch has its own cache"
+        assert got == want, f"{shape}: got {got}, the real cache takes {want} bytes"
+    passed("your formula matches the bytes of real KV caches")
+
+
+# --- 06_scaling_laws ----------------------------------------------------------------------------
+
+def check_fit_power_law(fit_fn) -> None:
+    """Check fit_fn(n, loss) -> (alpha, n_c) of loss = (n_c / n)^alpha, fitted as a line in log-log space."""
+    import numpy as np
+
+    n = np.geomspace(2e3, 2e6, 6)
+    noise = np.exp(np.array([0.01, -0.02, 0.015, 0.0, -0.01, 0.005]))
+    for alpha, n_c, wobble in ((0.3, 4e4, 1.0), (0.076, 8.8e13, 1.0), (0.2, 1e5, noise)):
+        loss = (n_c / n) ** alpha * wobble
+        got = fit_fn(n.copy(), loss.copy())
+        if not_done(got, "fit a line to (log n, log loss) with np.polyfit(x, y, 1): alpha is minus its slope, "
+                               "and its intercept is alpha·log(n_c)"):
+            return
+        assert isinstance(got, (tuple, list)) and len(got) == 2, f"return two numbers (alpha, n_c), got {got!r}"
+        a_got, c_got = (float(v) for v in got)
+        slope, intercept = np.polyfit(np.log(n), np.log(loss), 1)
+        want_a, want_c = -slope, np.exp(intercept / -slope)
+        case = f"data from alpha={alpha}, n_c={n_c:g}"
+        assert not np.isclose(a_got, slope, rtol=1e-3), f"{case}: got alpha={a_got:.3f}: alpha is MINUS the slope"
+        assert np.isclose(a_got, want_a, rtol=1e-3), \
+            f"{case}: got alpha={a_got:.4g}, want {want_a:.4g}: fit a line to (log n, log loss); alpha = -slope"
+        assert not np.isclose(c_got, np.exp(intercept), rtol=1e-3), \
+            f"{case}: got n_c=exp(intercept): the intercept is alpha·log(n_c), so n_c = exp(intercept / alpha)"
+        assert np.isclose(c_got, want_c, rtol=1e-2), \
+            f"{case}: got n_c={c_got:.4g}, want {want_c:.4g}: n_c = exp(intercept / alpha) (same log base throughout)"
+    passed("your log-log line fit recovers alpha and N_c, with and without noise")
+
+
+def check_predict_10x(predict_fn) -> None:
+    """Check predict_fn(alpha, n_c, e, n) -> the loss e + (n_c / (10 n))^alpha of a model 10x bigger than n."""
+    for alpha, n_c, e, n in ((0.076, 8.8e13, 0.0, 1e9), (0.35, 5e4, 1.2, 8e5), (0.5, 1e3, 0.5, 1e3)):
+        got = predict_fn(alpha, n_c, e, n)
+        if not_done(got, "plug N = 10 * n into L(N) = e + (n_c / N)^alpha"):
+            return
+        want = e + (n_c / (10 * n)) ** alpha
+        case = f"alpha={alpha}, n_c={n_c:g}, e={e}, n={n:g}"
+        assert got is not None and abs(float(got) - (e + (n_c / n) ** alpha)) > 1e-9, \
+            f"{case}: that is the loss at n itself: the model is 10 times bigger, N = 10 * n"
+        assert e == 0 or abs(float(got) - (want - e)) > 1e-9, f"{case}: add the irreducible loss e"
+        assert abs(float(got) - want) < 1e-9 * max(1.0, want), f"{case}: got {got}, want {want:.6g}"
+    passed("predicted losses of 10x larger models are right")
+
+
+def check_training_flops(flops_fn) -> None:
+    """Check flops_fn(n_params, steps, batch_size, block_size) -> C = 6·N·D with D = steps·batch·block tokens."""
+    for n, steps, batch, block in ((800_000, 3000, 16, 64), (124e6, 10, 8, 1024), (10, 1, 1, 1)):
+        got = flops_fn(n, steps, batch, block)
+        if not_done(got, "D = steps * batch_size * block_size tokens, then C = 6 * N * D"):
+            return
+        want = 6 * n * steps * batch * block
+        case = f"N={n:g}, {steps} steps of {batch} x {block} tokens"
+        assert abs(float(got) - want / 3) > 1e-6 * want, f"{case}: 2·N·D is the forward pass only; backward ≈ 2× forward"
+        assert abs(float(got) - 6 * n * steps * batch) > 1e-6 * want or block == 1, \
+            f"{case}: every step trains on batch_size × block_size tokens, not batch_size"
+        assert abs(float(got) - want) <= 1e-6 * want, f"{case}: got {got:g}, want 6·N·D = {want:g}"
+    passed("C = 6·N·D, counted right")
+
+# --- 04_pretraining -----------------------------------------------------------------------------
+
+def _bigram_loss(train_ids, val_ids, vocab_size: int) -> float:
+    """Return the mean val loss (nats) of the add-one bigram table counted on train_ids."""
+    import torch
+
+    counts = torch.ones(vocab_size, vocab_size)
+    counts.index_put_((train_ids[:-1], train_ids[1:]), torch.ones(len(train_ids) - 1), accumulate=True)
+    log_probs = (counts / counts.sum(dim=1, keepdim=True)).log()  # row = current char, column = next
+    return -log_probs[val_ids[:-1], val_ids[1:]].mean().item()
+
+
+def check_bigram_loss(fn) -> None:
+    """Check fn(train_ids, val_ids, vocab_size) -> the add-one bigram model's mean val loss in nats."""
+    import math
+
+    import torch
+
+    g = torch.Generator().manual_seed(4)
+    cases = [(torch.tensor([0, 1, 0, 1, 2, 0, 1]), torch.tensor([0, 1, 2, 2]), 3),  # (2, 2) never seen in train
+             (torch.randint(0, 6, (400,), generator=g), torch.randint(0, 6, (60,), generator=g), 6),
+             (torch.randint(0, 4, (200,), generator=g), torch.randint(0, 5, (40,), generator=g), 5)]
+    for train_ids, val_ids, vocab in cases:
+        got = fn(train_ids.clone(), val_ids.clone(), vocab)
+        if not_done(got, "counts = 1 + how often each (current, next) pair occurs in train; normalise rows; "
+                         "average -log p(next | current) over val's pairs"):
+            return
+        got = float(got)
+        want = _bigram_loss(train_ids, val_ids, vocab)
+        if abs(got - want) < 1e-4:
+            continue
+        where = f"on a {len(train_ids)}-token train and {len(val_ids)}-token val split (vocab {vocab}) you got {got:.4f}"
+        assert math.isfinite(got), f"{where}: a pair never seen in train gets probability 0: add 1 to every count first"
+        assert abs(got - want / math.log(2)) > 1e-4, f"{where}: that is in bits; use the natural log, as cross_entropy does"
+        assert abs(got - _bigram_loss(val_ids, val_ids, vocab)) > 1e-4, \
+            f"{where}: count the pairs of train_ids only; val is what the table is tested on"
+        assert abs(got - _bigram_loss(train_ids, train_ids, vocab)) > 1e-4, \
+            f"{where}: that is the loss on train; average over the pairs of val_ids"
+        raise AssertionError(f"{where}, expected {want:.4f}: normalise each row (the current character) so that "
+                             f"the next character's probabilities sum to 1, and average over all len(val) - 1 pairs")
+    passed("your bigram loss matches, unseen pairs included")
+
+
+def check_lr_schedule(fn) -> None:
+    """Check fn(step, steps, lr, min_lr, warmup) against helpers.train.learning_rate (warmup + cosine)."""
+    import math
+
+    from helpers.train import TrainConfig, learning_rate
+
+    for steps, lr, min_lr, warmup in ((100, 1e-3, 1e-4, 10), (50, 6e-4, 0.0, 5), (30, 1.0, 0.5, 1)):
+        cfg = TrainConfig(steps=steps, lr=lr, min_lr=min_lr, warmup=warmup)
+        for step in range(steps + 10):
+            got = fn(step, steps, lr, min_lr, warmup)
+            if not_done(got, "step < warmup: lr · (step + 1) / warmup; then min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"):
+                return
+            want = learning_rate(step, cfg)
+            if math.isclose(float(got), want, rel_tol=1e-6, abs_tol=1e-12):
+                continue
+            where = f"step {step} of {steps} (lr={lr}, min_lr={min_lr}, warmup={warmup}): got {got}, expected {want:.6g}"
+            assert not (step == 0 and got == 0), f"{where}: a step at rate 0 is wasted; warm up with (step + 1) / warmup"
+            assert step >= warmup, f"{where}: warm up linearly, lr · (step + 1) / warmup while step < warmup"
+            assert step < steps, f"{where}: after the last step stay at min_lr (progress stops at 1)"
+            to_zero = lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
+            assert min_lr == 0 or not math.isclose(float(got), to_zero, rel_tol=1e-6), \
+                f"{where}: the cosine ends at min_lr, not at 0: min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"
+            raise AssertionError(f"{where}: after warm-up, progress = (step − warmup) / (steps − warmup) runs from 0 "
+                                 f"to 1 and the rate is min_lr + ½(1 + cos(π·progress))·(lr − min_lr)")
+    passed("warm-up + cosine matches helpers.train.learning_rate, ends included")
+
+
+def check_training_hours(fn) -> None:
+    """Check fn(n_params, n_tokens, peak_flops, mfu) -> hours to train at 6·N FLOPs per token."""
+    cases = ((1.8e6, 1e7, 1e12, 0.2), (124e6, 1e10, 4e11, 0.1), (175e9, 300e9, 312e12, 0.4))
+    for n, d, peak, mfu in cases:
+        got = fn(n, d, peak, mfu)
+        if not_done(got, "FLOPs = 6 · n_params · n_tokens; the machine does peak_flops · mfu per second; "
+                         "seconds / 3600"):
+            return
+        want = 6 * n * d / (peak * mfu) / 3600
+        where = f"n_params={n:g}, n_tokens={d:g}, peak={peak:g}, mfu={mfu}: got {got:g} h, expected {want:g} h"
+        ratio = float(got) / want
+        if abs(ratio - 1) < 1e-6:
+            continue
+        assert abs(ratio - 1 / 3) > 1e-6, f"{where}: 2N per token is the forward pass only; training is ≈ 6N"
+        assert abs(ratio - 3600) > 1e-3, f"{where}: that is in seconds; divide by 3600 for hours"
+        assert abs(ratio - 1 / 24) > 1e-6, f"{where}: that is in days; give hours"
+        assert abs(ratio - mfu) > 1e-6 and abs(ratio - mfu * mfu) > 1e-6, \
+            f"{where}: the machine achieves peak_flops · mfu, so divide by mfu (the time gets longer, not shorter)"
+        raise AssertionError(f"{where}: hours = 6 · n_params · n_tokens / (peak_flops · mfu) / 3600")
+    passed("hours = 6·N·D / (peak · MFU) / 3600, from a 1.8M model to GPT-3")

@@ -174,7 +174,7 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     end = cfg.steps if until is None else min(until, cfg.steps)
     bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not cfg.progress or rank > 0,
-               desc="training", unit="step")
+               desc="training", unit="step", mininterval=1.0)  # a notebook stores every redraw: keep them few
     tokens_per_step = cfg.batch_size * cfg.block_size * world
     for step in bar:
         t0 = time.perf_counter()
@@ -193,7 +193,7 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
         history.loss.append(loss.item())
         history.lr.append(lr)
         history.tokens_per_s.append(tokens_per_step / (time.perf_counter() - t0))
-        bar.set_postfix(loss=f"{history.loss[-1]:.3f}", tok_s=f"{history.tokens_per_s[-1]:,.0f}")
+        bar.set_postfix(loss=f"{history.loss[-1]:.3f}", tok_s=f"{history.tokens_per_s[-1]:,.0f}", refresh=False)
         if (step + 1) % cfg.eval_every == 0 or step + 1 == end:
             if rank == 0:
                 history.eval_step.append(step + 1)

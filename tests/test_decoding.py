@@ -1,0 +1,57 @@
+"""Notebook 05's exercise checkers: each says "not done yet" to a stub, rejects a wrong answer, accepts the solution."""
+import pytest
+import torch
+
+from helpers import checks
+
+
+def min_p(logits, min_p):
+    probs = logits.softmax(dim=-1)
+    return logits.masked_fill(probs < min_p * probs.amax(dim=-1, keepdim=True), float("-inf"))
+
+
+def repetition_penalty(logits, ids, penalty):
+    seen = logits.gather(1, ids)  # (B, T) the logits of the tokens already generated
+    return logits.scatter(1, ids, torch.where(seen > 0, seen / penalty, seen * penalty))
+
+
+def kv_cache_bytes(n_layer, n_embd, seq_len, batch_size, bytes_per_value):
+    return 2 * n_layer * batch_size * seq_len * n_embd * bytes_per_value
+
+
+def _penalise_every_occurrence(logits, ids, penalty):
+    out = logits.clone()
+    for row in range(ids.size(0)):
+        for token in ids[row].tolist():
+            out[row, token] = out[row, token] / penalty if out[row, token] > 0 else out[row, token] * penalty
+    return out
+
+
+CASES = [
+    (checks.check_min_p, lambda logits, p: None, min_p, [
+        lambda logits, p: logits.masked_fill(logits.softmax(-1) < p, float("-inf")),  # absolute threshold
+        lambda logits, p: logits.masked_fill(logits < p * logits.amax(-1, keepdim=True), float("-inf")),  # on logits
+        lambda logits, p: min_p(logits, p).softmax(-1),  # probabilities instead of logits
+    ]),
+    (checks.check_repetition_penalty, lambda logits, ids, p: None, repetition_penalty, [
+        lambda logits, ids, p: logits.scatter(1, ids, logits.gather(1, ids) / p),  # negatives raised
+        lambda logits, ids, p: torch.where(logits > 0, logits / p, logits * p),  # every token penalised
+        _penalise_every_occurrence,
+    ]),
+    (checks.check_kv_cache_bytes, lambda *args: None, kv_cache_bytes, [
+        lambda L, C, T, B, b: L * B * T * C * b,  # keys only
+        lambda L, C, T, B, b: 2 * B * T * C * b,  # one layer
+        lambda L, C, T, B, b: 2 * L * T * C * b,  # one sequence
+    ]),
+]
+
+
+@pytest.mark.parametrize("check, stub, solution, wrongs", CASES, ids=lambda x: getattr(x, "__name__", ""))
+def test_checker_says_not_done_rejects_wrong_and_accepts_solution(check, stub, solution, wrongs, capsys):
+    check(stub)
+    assert "not done yet" in capsys.readouterr().out
+    for wrong in wrongs:
+        with pytest.raises(AssertionError):
+            check(wrong)
+    check(solution)
+    assert "✓" in capsys.readouterr().out
