@@ -2,6 +2,7 @@
 from collections import Counter
 
 import pytest
+from checker_asserts import assert_checker_behaves
 
 import helpers
 import helpers.checks as checks
@@ -280,10 +281,4 @@ def pack_documents_between_only(docs, encode, eot_id):
      [pack_documents_with_text, pack_documents_between_only]),
 ])
 def test_checkers(capsys, check, stub, solution, wrongs):
-    check(stub)
-    assert "not done yet" in capsys.readouterr().out
-    for wrong in wrongs:
-        with pytest.raises(AssertionError):
-            check(wrong)
-    check(solution)
-    assert capsys.readouterr().out.startswith("✓")
+    assert_checker_behaves(check, stub, solution, wrongs, capsys)
