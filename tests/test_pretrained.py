@@ -47,3 +47,26 @@ def test_unknown_hub_id_offline_gives_one_line_error(monkeypatch):
     message = str(e.value)
     assert "\n" not in message
     assert "no-such-user/no-such-model-for-this-course" in message and repr(DEFAULT_MODEL) in message
+
+
+def test_load_pretrained_offline_model_is_a_plain_cached_folder():
+    from helpers.pretrained import model_dir
+    model, tokenizer = helpers.load_pretrained()
+    assert (model_dir() / "config.json").exists() and (model_dir() / "model.safetensors").exists()
+    assert (model_dir() / "tokenizer_config.json").exists()  # `transformers serve` needs both in one folder
+    assert model.config.architectures == ["LlamaForCausalLM"] and not model.training
+    assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    import torch
+    ids = tokenizer("The capital of France is", return_tensors="pt").input_ids
+    with torch.no_grad():
+        next_id = model(ids).logits[0, -1].argmax().item()
+    assert tokenizer.decode([next_id]).strip() == "Paris"  # real weights, not a random init
+
+
+def test_load_pretrained_unknown_hub_id_offline_gives_one_line_error(monkeypatch):
+    import huggingface_hub.constants
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True, raising=False)
+    with pytest.raises(OSError) as e:
+        helpers.load_pretrained("no-such-user/no-such-model-for-this-course")
+    assert "\n" not in str(e.value) and repr(DEFAULT_MODEL) in str(e.value)
