@@ -70,3 +70,24 @@ def test_load_pretrained_unknown_hub_id_offline_gives_one_line_error(monkeypatch
     with pytest.raises(OSError) as e:
         helpers.load_pretrained("no-such-user/no-such-model-for-this-course")
     assert "\n" not in str(e.value) and repr(DEFAULT_MODEL) in str(e.value)
+
+
+def test_perplexity_equals_transformers_loss_and_sees_shuffling():
+    import math
+
+    import torch
+
+    from helpers.pretrained import perplexity
+    model, tokenizer = helpers.load_pretrained()
+    sonnet = helpers.load_sonnets()[17]
+    ids = torch.tensor([tokenizer.encode(sonnet, add_special_tokens=False)])
+    with torch.no_grad():
+        want = math.exp(model(ids, labels=ids).loss.item())
+    assert perplexity(model, tokenizer, sonnet) == pytest.approx(want, rel=1e-4)
+    # windows: the same text cut into 16-token windows scores worse (less context), padding is ignored
+    assert perplexity(model, tokenizer, [sonnet], block_size=16, batch_size=3) > want
+    words = sonnet.split()
+    shuffled = " ".join(words[i] for i in torch.randperm(len(words), generator=torch.Generator().manual_seed(0)))
+    assert perplexity(model, tokenizer, shuffled) > 3 * want
+    with pytest.raises(ValueError, match="at least one"):
+        perplexity(model, tokenizer, [])
