@@ -87,6 +87,8 @@ def _convert_gguf_model(name: str, folder: Path) -> None:
     # a GGUF-loaded model refuses save_pretrained, so its weights move into a plain model first
     config = quantized.config
     config.architectures = ["LlamaForCausalLM"]
+    if hasattr(config, "quantization_config"):  # the saved weights are plain fp32: no GGUF marker, so
+        del config.quantization_config  # the loaded model can itself be saved (fine-tuning runs)
     plain = LlamaForCausalLM(config)
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config
