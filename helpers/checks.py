@@ -489,14 +489,250 @@ def check_training_hours(fn) -> None:
 
 # --- 07_pretrained_model ---------------------------------------------------------------------
 
+def check_rope_interleaved(rope_fn) -> None:
+    """Check rope_fn(x (T, D), angles (T, D/2)): pair (2i, 2i+1) of x rotated by angles[:, i] (RoFormer's layout)."""
+    import torch
+
+    from helpers.llama import apply_rope
+
+    g = torch.Generator().manual_seed(7)
+    for T, D in ((1, 2), (5, 8), (12, 64)):
+        x = torch.randn(T, D, generator=g)
+        angles = torch.outer(torch.arange(T, dtype=torch.float) + 1, torch.rand(D // 2, generator=g) + 0.1)
+        got = rope_fn(x.clone(), angles.clone())
+        if not_done(got, "x1, x2 = x[..., 0::2], x[..., 1::2]; rotate each pair (x1, x2) by its angle"):
+            return
+        assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
+            f"expected a tensor of shape {tuple(x.shape)}, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}"
+        # the interleaved layout is the half-split one with the channels reordered: evens first, then odds
+        order = torch.cat([torch.arange(0, D, 2), torch.arange(1, D, 2)])
+        want = torch.empty_like(x)
+        want[:, order] = apply_rope(x[:, order], *(torch.cat([angles, angles], -1).cos(),
+                                                   torch.cat([angles, angles], -1).sin()))
+        if torch.allclose(got, want, atol=1e-5):
+            continue
+        where = f"x of shape ({T}, {D})"
+        assert not torch.allclose(got, x, atol=1e-5), f"{where}: x came back unchanged: rotate each pair by its angle"
+        assert torch.allclose(got.norm(dim=-1), x.norm(dim=-1), atol=1e-4), \
+            f"{where}: a rotation keeps each vector's length, yours changes it: use x1·cos − x2·sin and x1·sin + x2·cos"
+        half = apply_rope(x, torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin())
+        assert not torch.allclose(got, half, atol=1e-5), \
+            f"{where}: that is the half-split layout (pairs i and i + D/2); here the pairs are neighbours (0, 1), (2, 3), ..."
+        back = torch.empty_like(x)
+        back[:, order] = apply_rope(x[:, order], torch.cat([angles, angles], -1).cos(),
+                                    -torch.cat([angles, angles], -1).sin())
+        assert not torch.allclose(got, back, atol=1e-5), \
+            f"{where}: rotated the wrong way: (x1, x2) -> (x1·cos − x2·sin, x1·sin + x2·cos)"
+        raise AssertionError(f"{where}: pair i is (x[2i], x[2i+1]) and turns by angles[:, i]; put the rotated pair "
+                             f"back at channels 2i and 2i+1 (torch.stack([...], dim=-1).flatten(-2))")
+    passed("rotates neighbouring pairs (RoFormer's layout), the same rotation as helpers.llama.apply_rope")
+
+
+def check_gqa_cache_bytes(bytes_fn) -> None:
+    """Check bytes_fn(n_layer, n_kv_head, head_dim, seq_len, batch_size, bytes_per_value) against filled caches."""
+    import torch
+
+    from helpers.llama import Llama, LlamaConfig
+
+    for n_layer, n_head, n_kv_head, n_embd, T, B in ((1, 2, 1, 8, 3, 1), (2, 4, 2, 16, 5, 2), (3, 6, 3, 24, 7, 3)):
+        head_dim = n_embd // n_head
+        got = bytes_fn(n_layer, n_kv_head, head_dim, T, B, 4)
+        if not_done(got, "per layer, per sequence, per token: a key and a value vector for each key/value head"):
+            return
+        model = Llama(LlamaConfig(vocab_size=11, block_size=8, n_layer=n_layer, n_head=n_head, n_kv_head=n_kv_head,
+                                  n_embd=n_embd, hidden_dim=8))
+        cache = model.new_cache()
+        with torch.no_grad():
+            model(torch.zeros(B, T, dtype=torch.long), cache=cache)
+        want = sum(t.nelement() * t.element_size() for layer in cache for t in (layer.k, layer.v))
+        case = (f"n_layer={n_layer}, n_kv_head={n_kv_head}, head_dim={head_dim}, seq_len={T}, batch_size={B}, "
+                f"4 bytes: got {got}, the cache holds {want}")
+        assert got != want // 2, f"{case}: count the keys AND the values (a factor 2)"
+        assert got != want * n_head // n_kv_head, f"{case}: the cache keeps only the n_kv_head shared heads, not every query head"
+        assert got == want, f"{case}: multiply 2 × n_layer × n_kv_head × head_dim × seq_len × batch_size × bytes"
+    passed("your count matches the bytes in real GQA caches")
 
 # --- 08_finetune_poetry ----------------------------------------------------------------------
+
+def check_lora_parameter_count(count_fn) -> None:
+    """Check count_fn(shapes, r) = trainable LoRA parameters for weight matrices of (out, in) ``shapes``."""
+    cases = [([(4, 3)], 1, 7), ([(576, 576), (192, 576)] * 30, 8, 460_800),  # SmolLM2-135M's q, v in 30 layers
+             ([(768, 768)] * 4 * 12, 16, 1_179_648), ([(10, 2), (3, 7)], 4, 88)]
+    for shapes, r, want in cases:
+        got = count_fn(list(shapes), r)
+        if not_done(got, "A is (r × in) and B is (out × r): add r·(in + out) for every adapted matrix"):
+            return
+        where = f"{len(shapes)} matrices, r={r}"
+        assert isinstance(got, int) or float(got).is_integer(), f"{where}: give a whole number, got {got!r}"
+        if got == want:
+            continue
+        assert got != sum(o * i for o, i in shapes), f"{where}: that is the size of the frozen matrices W, not of A and B"
+        assert got != sum(r * o * i for o, i in shapes), f"{where}: A·B is never stored: count A (r × in) and B (out × r)"
+        assert got != sum(r * max(o, i) * 2 for o, i in shapes) and got != sum(2 * r * i for _, i in shapes), \
+            f"{where}: A has r·in entries and B has out·r: use each matrix's own in and out"
+        raise AssertionError(f"{where}: expected {want:,}, got {got:,}: sum r·(in + out) over the matrices")
+    passed("r·(in + out) per matrix: SmolLM2's q/v adapters at r=8 have 460,800 parameters")
+
+
+def check_merge_lora(merge_fn) -> None:
+    """Check merge_fn(W (out, in), A (r, in), B (out, r), alpha) = W + (alpha / r)·B·A."""
+    import torch
+
+    g = torch.Generator().manual_seed(8)
+    for out_dim, in_dim, r, alpha in ((6, 5, 2, 4), (3, 8, 1, 1), (7, 7, 4, 16)):
+        W, A, B = (torch.randn(out_dim, in_dim, generator=g), torch.randn(r, in_dim, generator=g),
+                   torch.randn(out_dim, r, generator=g))
+        got = merge_fn(W.clone(), A.clone(), B.clone(), alpha)
+        if not_done(got, "W + (alpha / r) * (B @ A), with r = A.shape[0]"):
+            return
+        assert isinstance(got, torch.Tensor) and got.shape == W.shape, \
+            f"expected a tensor of W's shape {tuple(W.shape)}, got {_described(got)}"
+        want = W + (alpha / r) * (B @ A)
+        if torch.allclose(got, want, atol=1e-5):
+            continue
+        assert not torch.allclose(got, W + B @ A, atol=1e-5), f"r={r}, alpha={alpha}: scale B·A by alpha / r"
+        assert not torch.allclose(got, (alpha / r) * (B @ A), atol=1e-5), "add the change to W: W stays, B·A is added"
+        assert not torch.allclose(got, W + r / alpha * (B @ A), atol=1e-5), "the scale is alpha / r, not r / alpha"
+        raise AssertionError(f"r={r}, alpha={alpha}: expected W + (alpha / r)·B·A (B is out × r, A is r × in)")
+    passed("merged: W + (alpha / r)·B·A, one matrix again, no extra cost when generating")
 
 
 # --- 09_finetune_titles ----------------------------------------------------------------------
 
+def check_make_document(make_fn) -> None:
+    """Check make_fn(text, label) = "<|startoftext|>[label] text<|endoftext|>" (no "[label] " if None)."""
+    from .titles import to_documents
+
+    cases = [("Cats sleep a lot", "no number"), ("Mensa offers an IQ test", "politics"),
+             ("There are 206 bones", "number"), ("Just a title", None)]
+    for text, label in cases:
+        got = make_fn(text, label)
+        if not_done(got, 'start with "<|startoftext|>", then "[label] " when there is a label, the text, "<|endoftext|>"'):
+            return
+        want = to_documents([text], label)[0]
+        assert isinstance(got, str), f"make_document({text!r}, {label!r}) should return one string, got {type(got).__name__}"
+        if got == want:
+            continue
+        assert got.startswith("<|startoftext|>"), f"{got!r}: a document starts with <|startoftext|>"
+        assert got.endswith("<|endoftext|>"), f"{got!r}: a document ends with <|endoftext|>, right after the text"
+        if label is None:
+            raise AssertionError(f"{got!r}: with label=None there is no control prefix, just the text between the tokens")
+        assert f"[{label}]" in got, f"{got!r}: the control prefix is the label in square brackets, [{label}]"
+        raise AssertionError(f"{got!r}: expected {want!r} (one space after the ], none elsewhere)")
+    passed("documents match helpers.titles.to_documents")
+
+
+def check_jaccard(jaccard_fn) -> None:
+    """Check jaccard_fn(a, b) = |A ∩ B| / |A ∪ B| of the two texts' word sets (titles.word_set)."""
+    from .titles import jaccard
+
+    cases = [("The cat sat", "the cat"), ("dogs dogs dogs bark", "dogs sleep"), ("A B C", "a b c"),
+             ("Trump signs the bill", "Senate passes the bill today"), ("good boye", "a heck of a grow")]
+    for a, b in cases:
+        got = jaccard_fn(a, b)
+        if not_done(got, "A, B = word_set(a), word_set(b); then len(A & B) / len(A | B)"):
+            return
+        want = jaccard(a, b)
+        if abs(float(got) - want) < 1e-9:
+            continue
+        A, B = a.lower().split(), b.lower().split()
+        shared = len(set(A) & set(B))
+        assert abs(float(got) - shared / max(len(A), len(B))) > 1e-9 or shared == 0, \
+            f"jaccard({a!r}, {b!r}) = {got}: divide by the size of the union A | B, not of the longer text"
+        assert abs(float(got) - shared / min(len(set(A)), len(set(B)))) > 1e-9, \
+            f"jaccard({a!r}, {b!r}) = {got}: divide by the size of the union A | B, not of the smaller set"
+        raise AssertionError(f"jaccard({a!r}, {b!r}) = {got}, expected {want:.3f}: compare the word SETS "
+                             f"(repeats count once, case ignored), |A ∩ B| / |A ∪ B|")
+    passed("Jaccard similarity is right, repeated words and case included")
+
 
 # --- 10_few_shot_prompting -------------------------------------------------------------------
 
+def check_few_shot_messages(messages_fn) -> None:
+    """Check messages_fn(description, examples, query): system turn, one user/assistant pair per example, user query."""
+    cases = [("Translate English to French.", [("cheese", "fromage"), ("sea otter", "loutre de mer")], "plush giraffe"),
+             ("Say the opposite.", [], "hot"),
+             ("Label the sentiment.", [("great film", "positive")], "dull plot")]
+    for description, examples, query in cases:
+        got = messages_fn(description, list(examples), query)
+        if not_done(got, 'start with {"role": "system", "content": description}, add a user and an assistant turn '
+                         'per example, end with the query as a user turn'):
+            return
+        want = [{"role": "system", "content": description}]
+        for x, y in examples:
+            want += [{"role": "user", "content": x}, {"role": "assistant", "content": y}]
+        want.append({"role": "user", "content": query})
+        assert isinstance(got, list) and all(isinstance(m, dict) for m in got), \
+            f"expected a list of dicts, got {type(got).__name__}"
+        assert len(got) == len(want), \
+            f"{len(examples)} example(s) should give {len(want)} messages (1 system + 2 per example + 1 query), got {len(got)}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert g.get("role") == w["role"], f"message {i}: role should be {w['role']!r}, got {g.get('role')!r}"
+            assert g.get("content") == w["content"], \
+                f"message {i}: content should be {w['content']!r}, got {g.get('content')!r}"
+    passed("examples become prior user/assistant turns, as the chat endpoint expects")
+
+
+def check_parse_label(parse_fn) -> None:
+    """Check parse_fn(reply, labels) -> the label a free-form reply names first, or None."""
+    labels = ("positive", "negative")
+    cases = [(" positive", "positive"), ("Negative.", "negative"), ("The sentiment is negative.", "negative"),
+             ("**Positive**", "positive"), ("  POSITIVE\n\nReview:", "positive"), ("neutral", None), ("", None),
+             ("Positive, not negative", "positive"), ("Not sure; negative I think", "negative")]
+    for reply, want in cases:
+        got = parse_fn(reply, labels)
+        if got is None and want is not None:
+            if not_done(parse_fn(" positive", labels), "lower-case the reply, split it into words without "
+                                                       "punctuation, return the first word that is a label"):
+                return
+        assert got == want, f"parse_label({reply!r}) should be {want!r}, got {got!r}"
+    passed("free-form replies map to labels (or None), so chat answers can be scored too")
+
 
 # --- 11_instruction_tuning -------------------------------------------------------------------
+
+def check_response_labels(labels_fn) -> None:
+    """Check labels_fn(ids (B, T), mask (B, T) bool) returns transformers-style labels: ids on the response, -100 elsewhere."""
+    import torch
+
+    g = torch.Generator().manual_seed(11)
+    ids = torch.randint(5, 1000, (3, 9), generator=g)
+    mask = torch.zeros(3, 9, dtype=torch.bool)
+    mask[0, 4:7], mask[1, 2:9], mask[2, 6:8] = True, True, True
+    got = labels_fn(ids.clone(), mask.clone())
+    if not_done(got, "keep ids where mask is True and put -100 (the value transformers ignores) everywhere else"):
+        return
+    assert isinstance(got, torch.Tensor) and got.shape == ids.shape, \
+        f"expected a tensor of shape {tuple(ids.shape)}, got {_described(got)}"
+    want = ids.masked_fill(~mask, -100)
+    assert not torch.equal(got, ids.masked_fill(mask, -100)), \
+        "inverted: the response tokens (mask True) keep their ids, the prompt and padding become -100"
+    assert not torch.equal(got, torch.roll(ids, -1, dims=1).masked_fill(~mask, -100)), \
+        "do not shift the labels: transformers shifts them by one position itself"
+    assert (got[~mask] == -100).all(), \
+        "positions outside the response must be -100 (cross_entropy's ignore_index), not 0 or the id"
+    assert torch.equal(got, want), "on the response positions, the labels are the ids themselves, unshifted"
+    passed("labels: ids on the response, -100 elsewhere; model(ids, labels=labels).loss is then the SFT loss")
+
+
+def check_ipo_loss(ipo_fn) -> None:
+    """Check ipo_fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) against the IPO loss (mean)."""
+    import torch
+
+    g = torch.Generator().manual_seed(12)
+    pc, pr, rc, rr = (-20 * torch.rand(8, generator=g, dtype=torch.float64) for _ in range(4))
+    for beta in (0.1, 0.5):
+        got = ipo_fn(pc, pr, rc, rr, beta)
+        if not_done(got, "h = (log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)); loss = mean((h − 1/(2β))²)"):
+            return
+        assert isinstance(got, torch.Tensor) and got.numel() == 1, \
+            f"return one number (the mean over the batch), got {_described(got)}"
+        h = (pc - rc) - (pr - rr)
+        want = ((h - 1 / (2 * beta)) ** 2).mean()
+        assert not torch.isclose(got, ((beta * h - 1 / (2 * beta)) ** 2).mean()), \
+            "IPO compares the plain log-ratio difference h with 1/(2β): do not multiply h by β"
+        assert not torch.isclose(got, ((h - 1 / (2 * beta)) ** 2).sum()), "take the mean over the batch, not the sum"
+        assert not torch.isclose(got, (((pc - pr) - 1 / (2 * beta)) ** 2).mean()), \
+            "subtract the reference's log-probs: h uses both log-ratios, log π − log π_ref"
+        assert torch.isclose(got, want), "not the IPO loss: mean over the batch of (h − 1/(2β))²"
+    passed("the IPO loss (Azar et al. 2023) is right for β = 0.1 and 0.5")

@@ -2,10 +2,12 @@
 
 One loop, ``generate``, serves every model in the course. A model takes token ids (B, T) and an
 optional cache and returns logits (B, T, vocab); with a cache it is fed only the new tokens.
+``as_course_model`` gives a ``transformers`` model (or a ``peft`` one) that same interface.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -114,3 +116,57 @@ def generate_text(model, encode: Callable[[str], list[int]], decode: Callable[[l
     generator = None if seed is None else torch.Generator(device=device).manual_seed(seed)
     out = generate(model, idx, max_new_tokens, stop=stop, decode=decode, generator=generator, **sampling)
     return [trim_at_stop(decode(row[len(ids):].tolist()), stop) for row in out]
+
+
+class _TransformersCache:
+    """A ``transformers`` DynamicCache seen through the course's cache interface (``.length``)."""
+
+    def __init__(self):
+        from transformers import DynamicCache
+
+        self.inner = DynamicCache()
+
+    @property
+    def length(self) -> int:
+        """Return how many tokens the cache holds."""
+        return self.inner.get_seq_length()
+
+
+class CausalLMAdapter:
+    """A ``transformers`` causal LM (or a ``peft``-wrapped one) with the course model's interface.
+
+    ``generate`` above needs ``config.block_size``, ``new_cache()`` and ``model(idx, cache) -> (logits, loss)``;
+    this wrapper gives exactly those, so one sampling loop serves every model.
+    """
+
+    def __init__(self, model):
+        context = getattr(model.config, "max_position_embeddings", None)
+        if context is None:
+            raise ValueError(f"{type(model).__name__} has no config.max_position_embeddings: "
+                             f"give a transformers causal LM (AutoModelForCausalLM)")
+        self.model = model
+        self.config = SimpleNamespace(block_size=context)
+
+    def new_cache(self) -> _TransformersCache:
+        """Return an empty KV cache (a transformers DynamicCache inside)."""
+        return _TransformersCache()
+
+    def parameters(self):
+        """Return the wrapped model's parameters."""
+        return self.model.parameters()
+
+    def eval(self) -> "CausalLMAdapter":
+        """Put the wrapped model in eval mode; return self."""
+        self.model.eval()
+        return self
+
+    def __call__(self, idx: torch.Tensor, cache: _TransformersCache | None = None):
+        """Return (logits (B, T, vocab), None); with a cache, idx are the tokens after those cached."""
+        out = self.model(input_ids=idx, past_key_values=None if cache is None else cache.inner,
+                         use_cache=cache is not None)
+        return out.logits, None
+
+
+def as_course_model(model):
+    """Return ``model`` itself if it is a course model, else a ``CausalLMAdapter`` around it."""
+    return model if hasattr(model, "new_cache") else CausalLMAdapter(model)

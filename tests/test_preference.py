@@ -1,0 +1,225 @@
+"""Tests of helpers.preference: data, chat mask, log-probs, SFT and DPO losses and loops, checkers."""
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import helpers
+from helpers import checks
+from helpers import preference as P
+from helpers.finetune import add_lora
+
+from checker_asserts import assert_checker_behaves
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return helpers.load_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return P.make_tasks(n_reviews=40)
+
+
+def fresh_model():
+    torch.manual_seed(0)
+    return helpers.load_pretrained(device="cpu")[0]
+
+
+# ----------------------------------------------------------------------------- data
+
+def test_loaders_read_the_real_sets():
+    trivia = P.load_trivia()
+    assert len(trivia) == 261  # 260 well-formed entries and the repaired one
+    assert ('In a game of bingo, which number is represented by the phrase "two little ducks"?', "22") in trivia
+    assert all(q and a and not a.endswith(".") for q, a in trivia)
+    reviews = P.load_reviews()
+    assert len(reviews) == 10605 and all(-4 <= v <= 4 for _, v in reviews)
+    words = P.load_word_pairs()
+    assert len(words) == 121 and ("cat", ["chat"]) in words
+
+
+def test_make_tasks_is_balanced_and_in_the_format(tasks):
+    labels = [e["answers"][0] for e in tasks["sentiment"]]
+    assert labels.count("positive") == labels.count("negative") == 20
+    for rows in tasks.values():
+        for e in rows:
+            assert P.INSTRUCTION in e["prompt"] and P.parse_answer(e["response"]) is not None
+            assert P.is_correct(e["response"], e)
+
+
+def test_parse_and_score():
+    e = dict(answers=["The Pacific Ocean"], others=[])
+    assert P.parse_answer("Answer: Pacific") == "Pacific"
+    assert P.parse_answer("The answer is Pacific.") is None
+    assert P.parse_answer("Answer: Pacific\nIt is big.") is None  # one line only
+    assert P.is_correct("Answer: the pacific ocean.", e) and P.is_correct("It is the Pacific Ocean!", e)
+    assert not P.is_correct("Answer: Atlantic", e)
+    s = dict(answers=["positive"], others=["negative"])
+    assert P.is_correct("Answer: positive", s) and not P.is_correct("positive or negative?", s)
+    assert P.is_correct("Answer: œuf", dict(answers=["œuf"], others=[]))
+    assert P.score(["Answer: positive", "It is positive.", "Answer: negative"], [s] * 3) == \
+        {"format": 2 / 3, "correct": 2 / 3, "both": 1 / 3}
+
+
+# ----------------------------------------------------------------------------- chat template and mask
+
+def test_mask_covers_exactly_the_response(tok, tasks):
+    for e in (tasks["trivia"][0], tasks["sentiment"][0], tasks["translation"][0]):
+        ids, mask = P.encode_example(tok, e["prompt"], e["response"])
+        assert len(ids) == len(mask)
+        first = mask.index(True)
+        last = len(mask) - 1 - mask[::-1].index(True)
+        assert all(mask[first:last + 1]) and sum(mask) == last - first + 1  # one contiguous run
+        assert tok.decode(ids[first:last + 1]) == e["response"] + tok.eos_token  # the answer and its end-of-turn
+        assert tok.decode(ids[:first]) == tok.apply_chat_template(
+            [{"role": "user", "content": e["prompt"]}], tokenize=False, add_generation_prompt=True)
+        assert tok.decode(ids[last + 1:]) == "\n"  # the template's newline after the turn is not trained on
+
+
+def test_collate_pads_right_and_masks_padding(tok):
+    a = P.encode_example(tok, "Say yes.", "Answer: yes")
+    b = P.encode_example(tok, "Say no, please, and be quick about it.", "Answer: no")
+    ids, mask, attention = P.collate([a, b], pad_id=0)
+    assert ids.shape == mask.shape == attention.shape == (2, max(len(a[0]), len(b[0])))
+    assert attention.sum(1).tolist() == [len(a[0]), len(b[0])]
+    assert mask.sum(1).tolist() == [sum(a[1]), sum(b[1])] and not (mask & ~attention).any()
+
+
+def test_bad_input_gives_one_line_errors(tok):
+    bad = [lambda: P.encode_example(tok, "What is 2 + 2?", "  "),
+           lambda: P.encode_example(tok, "", "Answer: 4")]
+    plain = copy.deepcopy(tok)
+    plain.chat_template = None  # e.g. a base model's tokenizer
+    bad.append(lambda: P.encode_example(plain, "What is 2 + 2?", "Answer: 4"))
+    templated = tok.apply_chat_template([{"role": "user", "content": "What is 2 + 2?"}], tokenize=False)
+    bad.append(lambda: P.encode_example(tok, templated, "Answer: 4"))
+    bad.append(lambda: P.train_dpo(torch.nn.Linear(2, 2), [(([1, 2], [False, True]),) * 2], steps=1))
+    bad.append(lambda: P.train_sft(torch.nn.Linear(2, 2), [], steps=1))
+    for call in bad:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+# ----------------------------------------------------------------------------- log-probs and losses
+
+def published_dpo_loss(pc, pr, rc, rr, beta):
+    """Rafailov et al. 2023, eq. 7, in float64 with the sigmoid written out: −log 1/(1 + e^(−z))."""
+    z = beta * ((pc.double() - rc.double()) - (pr.double() - rr.double()))
+    return (-torch.log(1 / (1 + torch.exp(-z)))).mean()
+
+
+def bradley_terry_loss(pc, pr, rc, rr, beta):
+    """The same loss as a two-way softmax: P(chosen ≻ rejected) = e^r_w / (e^r_w + e^r_l), cross-entropy to 'chosen'."""
+    rewards = torch.stack([beta * (pc - rc), beta * (pr - rr)], dim=1)  # (B, 2)
+    return F.cross_entropy(rewards, torch.zeros(len(pc), dtype=torch.long))
+
+
+def test_dpo_loss_equals_the_published_formula_on_random_tensors():
+    g = torch.Generator().manual_seed(0)
+    pc, pr, rc, rr = (-30 * torch.rand(16, generator=g) for _ in range(4))
+    for beta in (0.1, 0.5):
+        loss, chosen, rejected = P.dpo_loss(pc, pr, rc, rr, beta)
+        assert math.isclose(loss.item(), published_dpo_loss(pc, pr, rc, rr, beta).item(), rel_tol=1e-5)
+        assert math.isclose(loss.item(), bradley_terry_loss(pc, pr, rc, rr, beta).item(), rel_tol=1e-5)
+        assert torch.allclose(chosen, beta * (pc - rc)) and torch.allclose(rejected, beta * (pr - rr))
+
+
+def test_dpo_loss_is_log2_when_policy_is_reference_and_falls_toward_chosen():
+    pc, pr = torch.tensor([-12.0, -5.0]), torch.tensor([-9.0, -20.0])
+    loss, *_ = P.dpo_loss(pc, pr, pc.clone(), pr.clone())
+    assert math.isclose(loss.item(), math.log(2), rel_tol=1e-6)
+    moved = pc.clone().requires_grad_(True)
+    loss, *_ = P.dpo_loss(moved, pr, pc, pr)
+    loss.backward()
+    assert (moved.grad < 0).all()  # raising log π(chosen) lowers the loss
+    losses = [P.dpo_loss(pc + d, pr - d, pc, pr)[0].item() for d in (0.0, 1.0, 5.0, 20.0)]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.2
+
+
+def test_sequence_logprob_equals_transformers_logits(tok, tasks):
+    model = fresh_model()
+    examples = [P.encode_example(tok, e["prompt"], e["response"]) for e in tasks["trivia"][:2]]
+    ids, mask, attention = P.collate(examples, pad_id=0)
+    with torch.no_grad():
+        ours = P.sequence_logprob(model, ids, mask, attention)
+        for row, (x, m) in enumerate(examples):  # one sequence at a time, no padding, float64 log-softmax
+            logits = model(torch.tensor([x])).logits[0].double()
+            logp = torch.log_softmax(logits, dim=-1)
+            direct = sum(logp[t - 1, x[t]].item() for t in range(1, len(x)) if m[t])
+            assert math.isclose(ours[row].item(), direct, rel_tol=1e-4)
+            labels = torch.tensor([[t if keep else -100 for t, keep in zip(x, m)]])  # transformers' own masked loss
+            mean_loss = model(torch.tensor([x]), labels=labels).loss.item()
+            assert math.isclose(-mean_loss * sum(m[1:]), direct, rel_tol=1e-4)
+        sft = P.sft_loss(model, ids, mask, attention)
+    assert math.isclose(sft.item(), -ours.sum().item() / mask[:, 1:].sum().item(), rel_tol=1e-5)
+
+
+def test_dpo_on_a_real_tiny_batch(tok, tasks):
+    model = add_lora(fresh_model())
+    es = tasks["sentiment"][:2] + tasks["translation"][:2]
+    pairs = [(P.encode_example(tok, e["prompt"], e["response"]),
+              P.encode_example(tok, e["prompt"], "I think it is hard to say.")) for e in es]
+    ref_c, ref_r = P.reference_logprobs(model, pairs, dtype="float32")
+    with torch.no_grad():
+        pol_c, pol_r = P.pair_logprobs(model, pairs, dtype="float32")
+        assert P.dpo_loss(pol_c, pol_r, ref_c, ref_r)[0].item() == pytest.approx(math.log(2), abs=1e-6)  # B = 0
+        for name, p in model.named_parameters():  # move the adapter away from zero
+            if "lora_B" in name:
+                p.normal_(0, 0.02, generator=torch.Generator().manual_seed(1))
+        pol_c, pol_r = P.pair_logprobs(model, pairs, dtype="float32")
+        with model.disable_adapter():
+            again = P.pair_logprobs(model, pairs, dtype="float32")
+    assert torch.allclose(again[0], ref_c, atol=1e-4) and not torch.allclose(pol_c, ref_c, atol=1e-3)
+    loss, *_ = P.dpo_loss(pol_c, pol_r, ref_c, ref_r, 0.1)
+    assert loss.item() == pytest.approx(published_dpo_loss(pol_c, pol_r, ref_c, ref_r, 0.1).item(), rel=1e-5)
+    assert abs(loss.item() - math.log(2)) > 1e-3
+
+
+def test_sft_raises_the_target_format_and_dpo_the_margin(tok, tasks):
+    model = add_lora(fresh_model())
+    train = [P.encode_example(tok, e["prompt"], e["response"]) for v in tasks.values() for e in v[4:8]]
+    held = [P.encode_example(tok, e["prompt"], e["response"]) for v in tasks.values() for e in v[:2]]
+    ids, mask, attention = P.collate(held, pad_id=0)
+    with torch.no_grad():
+        before = P.sequence_logprob(model, ids, mask, attention)
+    losses = P.train_sft(model, train, steps=6, batch_size=4, lr=2e-3, warmup=1, progress=False)
+    with torch.no_grad():
+        after = P.sequence_logprob(model, ids, mask, attention)
+    assert after.mean() > before.mean() + 1.0, (before, after)  # held-out prompts: the format became likelier
+    assert losses[-1] < losses[0]
+    pairs = [(c, P.encode_example(tok, e["prompt"], "Answer: I do not know"))
+             for c, e in zip(held, [e for v in tasks.values() for e in v[:2]])]
+    model = add_lora(model.merge_and_unload())  # reference = the SFT model, policy = it + a fresh adapter
+    history = P.train_dpo(model, pairs, steps=4, batch_size=3, lr=2e-3, warmup=1, progress=False)
+    assert history["margin"][0] == pytest.approx(0.0, abs=0.02)  # step 0: policy == reference
+    assert history["margin"][-1] > 0.1 and history["accuracy"][-1] == 1.0
+
+
+# ----------------------------------------------------------------------------- checkers
+
+def test_check_response_labels(capsys):
+    def solution(ids, mask):
+        return ids.masked_fill(~mask, -100)
+
+    wrongs = [lambda ids, mask: ids.masked_fill(mask, -100),
+              lambda ids, mask: ids.masked_fill(~mask, 0),
+              lambda ids, mask: torch.cat([ids[:, 1:], ids[:, :1]], 1).masked_fill(~mask, -100),
+              lambda ids, mask: ids]
+    assert_checker_behaves(checks.check_response_labels, lambda ids, mask: None, solution, wrongs, capsys)
+
+
+def test_check_ipo_loss(capsys):
+    def solution(pc, pr, rc, rr, beta):
+        h = (pc - rc) - (pr - rr)
+        return ((h - 1 / (2 * beta)) ** 2).mean()
+
+    wrongs = [lambda pc, pr, rc, rr, beta: P.dpo_loss(pc, pr, rc, rr, beta)[0],
+              lambda pc, pr, rc, rr, beta: ((beta * ((pc - rc) - (pr - rr)) - 1 / (2 * beta)) ** 2).mean(),
+              lambda pc, pr, rc, rr, beta: (((pc - rc) - (pr - rr) - 1 / (2 * beta)) ** 2).sum(),
+              lambda pc, pr, rc, rr, beta: (((pc - pr) - 1 / (2 * beta)) ** 2).mean()]
+    assert_checker_behaves(checks.check_ipo_loss, lambda *a: None, solution, wrongs, capsys)
