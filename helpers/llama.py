@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import KVCache, LayerCache
+from .model import KVCache, LayerCache, check_ids
 
 
 @dataclass
@@ -213,14 +213,8 @@ class Llama(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None):
         """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T); with a cache, positions go on after it."""
-        if idx.dim() != 2:
-            raise ValueError(f"idx has shape {tuple(idx.shape)}: give token ids as (batch, time), "
-                             f"e.g. idx[None] for one sequence")
-        B, T = idx.shape
         past = 0 if cache is None else cache.length
-        if past + T > self.config.block_size:
-            raise ValueError(f"sequence of {past + T} tokens is longer than block_size={self.config.block_size}: "
-                             f"crop it to the last {self.config.block_size} tokens")
+        B, T = check_ids(idx, past, self.config.block_size)
         x = self.wte(idx)  # (B, T, C)
         cos = self.rope_cos[past:past + T].to(x.dtype)  # (T, D) the angles of positions past .. past + T - 1
         sin = self.rope_sin[past:past + T].to(x.dtype)

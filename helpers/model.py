@@ -46,6 +46,18 @@ def sinusoidal_positions(block_size: int, n_embd: int) -> torch.Tensor:
     return table
 
 
+def check_ids(idx: torch.Tensor, past: int, block_size: int) -> tuple[int, int]:
+    """Return (B, T) of token ids idx; one-line error unless they are (batch, time) and fit the context after past."""
+    if idx.dim() != 2:
+        raise ValueError(f"idx has shape {tuple(idx.shape)}: give token ids as (batch, time), "
+                         f"e.g. idx[None] for one sequence")
+    B, T = idx.shape
+    if past + T > block_size:
+        raise ValueError(f"sequence of {past + T} tokens is longer than block_size={block_size}: "
+                         f"crop it to the last {block_size} tokens")
+    return B, T
+
+
 class LayerCache:
     """One layer's keys and values for the tokens seen so far, each (B, H, T_seen, D)."""
 
@@ -183,14 +195,8 @@ class GPT(nn.Module):
         With a ``cache`` the ids are the tokens that follow those already in it: positions start
         after them, and the cache grows by T.
         """
-        if idx.dim() != 2:
-            raise ValueError(f"idx has shape {tuple(idx.shape)}: give token ids as (batch, time), "
-                             f"e.g. idx[None] for one sequence")
-        B, T = idx.shape
         past = 0 if cache is None else cache.length
-        if past + T > self.config.block_size:
-            raise ValueError(f"sequence of {past + T} tokens is longer than block_size={self.config.block_size}: "
-                             f"crop it to the last {self.config.block_size} tokens")
+        B, T = check_ids(idx, past, self.config.block_size)
         pos = torch.arange(past, past + T, device=idx.device)
         pos_emb = self.wpe(pos) if self.config.positions == "learned" else self.sinusoid[pos]  # (T, C)
         x = self.drop(self.wte(idx) + pos_emb)  # (B, T, C)
