@@ -1,57 +1,144 @@
 #!/usr/bin/env python3
 """Set up, open and test the course with one command each (Python 3.10+, any OS).
 
-    python course.py lab     # first time: make .venv and install requirements; then Jupyter Lab
-    python course.py test    # the whole test suite: helpers' unit tests + every notebook (quick mode)
-    python course.py setup   # only the install (the two commands above run it themselves)
+    python course.py lab             # first time: make .venv and install the pinned requirements; then Jupyter Lab
+    python course.py test            # the whole test suite: helpers' unit tests + every notebook (quick mode)
+    python course.py test --latest   # the same suite against the newest releases, in .venv-latest
+    python course.py setup           # only the install (the commands above run it themselves)
+    python course.py lock            # rewrite constraints.txt from .venv (after re-executing the notebooks)
 
 Extra words after `test` go to pytest, e.g. `python course.py test tests/ -x`.
+
+requirements.txt says what the course needs (ranges); constraints.txt pins the exact versions the
+committed notebooks were executed with. `setup` installs requirements.txt under constraints.txt;
+`test --latest` ignores the pins and upgrades everything, so a breaking release shows up there first.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
+CONSTRAINTS = ROOT / "constraints.txt"
+VENVS = {"pinned": ROOT / ".venv", "latest": ROOT / ".venv-latest"}
+# requirements.txt lines marked with one of these are not installed by the Colab set-up cell
+COLAB_SKIPS = ("# local", "# colab keeps its own")
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(folder: Path) -> Path:
+    return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def setup() -> Path:
-    """Create .venv and install requirements.txt into it, again only when that file changed."""
+def pip(python: Path, *args: str) -> int:
+    return subprocess.call([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
+                           cwd=ROOT)
+
+
+def setup(latest: bool = False) -> Path:
+    """Create the virtual environment and install the requirements; return its python.
+
+    Pinned (default): requirements.txt under constraints.txt, again only when either file changed.
+    Latest: every requirement upgraded to its newest release, on every call.
+    """
     if sys.version_info < (3, 10):
         sys.exit(f"the course needs Python 3.10 or newer; this is {sys.version.split()[0]}")
-    python = venv_python()
+    folder = VENVS["latest" if latest else "pinned"]
+    python = venv_python(folder)
     if not python.exists():
-        print(f"creating the virtual environment {VENV.name}/ ...", flush=True)
-        venv.create(VENV, with_pip=True)
-    stamp = VENV / ".requirements.sha256"
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+        print(f"creating the virtual environment {folder.name}/ ...", flush=True)
+        venv.create(folder, with_pip=True)
+    if latest:
+        print("installing the newest releases of requirements.txt (constraints.txt ignored) ...", flush=True)
+        if pip(python, "--upgrade", "--upgrade-strategy", "eager", "-r", str(REQUIREMENTS)):
+            sys.exit("pip could not install the newest releases (its error is above)")
+        return python
+    stamp = folder / ".requirements.sha256"
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != wanted:
-        print("installing requirements.txt (a few minutes the first time) ...", flush=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-r", str(REQUIREMENTS)], cwd=ROOT, check=True)
+        print("installing requirements.txt with the pinned versions of constraints.txt (a few minutes the first "
+              "time) ...", flush=True)
+        if pip(python, "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)):
+            # a pin can lack a build for this Python or OS (e.g. numpy 2.4 needs Python 3.11+)
+            print(f"the pinned versions do not all install on Python {sys.version.split()[0]} here; installing "
+                  f"the newest compatible releases instead (`python course.py test` checks them)", flush=True)
+            if pip(python, "-r", str(REQUIREMENTS)):
+                sys.exit("pip could not install requirements.txt (its error is above)")
         stamp.write_text(wanted)
     return python
+
+
+def lock() -> int:
+    """Write constraints.txt: the exact versions installed in .venv (what the notebooks ran with)."""
+    python = venv_python(VENVS["pinned"])
+    if not python.exists():
+        sys.exit("no .venv yet: run `python course.py setup` first")
+    frozen = subprocess.run([str(python), "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+                            capture_output=True, text=True, check=True).stdout
+    # torch stays out: its build depends on the machine (CPU, CUDA), so requirements.txt's range governs it
+    pins = sorted((line.split("+")[0] for line in frozen.splitlines()
+                   if "==" in line and not line.lower().startswith(("torch==", "nvidia-", "triton=="))), key=str.lower)
+    header = ("# The exact versions the committed notebooks were executed with (`python course.py lock` wrote\n"
+              "# this from .venv). `python course.py setup` installs requirements.txt under these pins;\n"
+              "# `python course.py test --latest` ignores them. torch is not pinned: requirements.txt's range\n"
+              "# keeps a torch you installed yourself (a CUDA build, say).\n")
+    CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
+    print(f"wrote {CONSTRAINTS.name}: {len(pins)} pinned packages")
+    return 0
+
+
+def colab_requirements(requirements: Path = REQUIREMENTS, constraints: Path = CONSTRAINTS) -> list[str]:
+    """Return the pip arguments the Colab set-up cell installs: each course requirement at its pinned version.
+
+    Lines marked "# local" (Jupyter, pytest) or "# colab keeps its own" (torch, numpy, ...) are skipped:
+    replacing Colab's own builds of those would force a runtime restart.
+    """
+    pinned = {}
+    for line in constraints.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pinned[re.sub(r"[-_.]+", "-", name.strip().lower())] = version.strip()
+    wanted = []
+    for line in requirements.read_text().splitlines():
+        spec = line.split("#")[0].strip()
+        if not spec or spec.startswith("-") or any(mark in line for mark in COLAB_SKIPS):
+            continue
+        name = re.match(r"[A-Za-z0-9_.\-]+(\[[^\]]*\])?", spec).group(0)
+        key = re.sub(r"[-_.]+", "-", name.split("[")[0].lower())
+        wanted.append(f"{name}=={pinned[key]}" if key in pinned else spec)
+    return wanted
+
+
+def lab(rest: list[str]) -> int:
+    python = setup()
+    extra = []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers, some cloud notebooks
+        print("running as root (a container?): starting Jupyter with --allow-root", flush=True)
+        extra.append("--allow-root")
+    return subprocess.call([str(python), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *extra, *rest], cwd=ROOT)
 
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "setup":
-        setup()
+        setup(latest="--latest" in rest)
         return 0
+    if command == "lock":
+        return lock()
+    if command == "colab-setup":  # what the notebooks' set-up cell runs in Colab
+        return pip(Path(sys.executable), *colab_requirements())
     if command == "lab":
-        return subprocess.call([str(setup()), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *rest], cwd=ROOT)
+        return lab(rest)
     if command == "test":
-        return subprocess.call([str(setup()), "-m", "pytest", *rest], cwd=ROOT)
+        latest = "--latest" in rest
+        python = setup(latest=latest)
+        rest = [word for word in rest if word != "--latest"]
+        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 

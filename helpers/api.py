@@ -85,15 +85,10 @@ def served_folder(source: Path | None = None) -> Path:
 
 
 def _fast_dtype() -> str:
-    """Return "bfloat16" where it is fast (a GPU, or a CPU with AMX units), else "float32"."""
-    import torch
+    """Return the precision the course picks for this machine's device (helpers.precision)."""
+    from .precision import choose_precision
 
-    if torch.cuda.is_available():
-        return "bfloat16"
-    try:
-        return "bfloat16" if "amx_bf16" in Path("/proc/cpuinfo").read_text() else "float32"
-    except OSError:
-        return "float32"
+    return choose_precision().name
 
 
 class LocalServer:

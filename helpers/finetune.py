@@ -315,7 +315,8 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
     step trains on ``batch_size`` random windows of ``block_size`` + 1 tokens. ``method="lora"``
     wraps the model with ``add_lora`` on ``lora_targets`` (``train_tokens``: ids whose embedding rows
     train too, e.g. from ``add_tokens``); ``"full"`` trains every weight (meant for a GPU). AdamW, warmup then
-    cosine over this call's steps, gradients clipped at 1, bf16 autocast by default on CPU/GPU.
+    cosine over this call's steps, gradients clipped at 1; ``dtype`` None/"auto" picks the device's
+    precision (``helpers.precision``), or give "float32", "bfloat16", "float16".
     The run is saved to ``checkpoint_dir/run_name/`` every ``save_every`` steps and at the end.
     ``restore_from="latest"`` continues that saved run (its weights, tokenizer, step count and
     history; the optimizer starts afresh, hence the warmup); ``"fresh"`` starts from ``model``.
@@ -357,8 +358,10 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
     context = getattr(model.config, "max_position_embeddings", block_size)
     if block_size > context:
         raise ValueError(f"block_size={block_size} is longer than the model's context ({context}): lower it")
-    dtype = dtype or ("bfloat16" if device.type in ("cpu", "cuda") else "float32")
-    cfg = train_config(steps, batch_size, block_size, learning_rate, warmup, method, dtype=dtype, seed=seed)
+    cfg = train_config(steps, batch_size, block_size, learning_rate, warmup, method, dtype=dtype or "auto", seed=seed)
+    precision = cfg.precision(device)
+    scaler = precision.grad_scaler()  # float16 only
+    history.device, history.precision = str(device), precision.name
     ids = encode_dataset(tokenizer, dataset)
     batches = torch.Generator().manual_seed(seed + start)  # a continued run draws new windows
     optimizer = configure_optimizer(model, cfg)
@@ -378,13 +381,15 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = get_batch(ids, batch_size, block_size, batches, device)  # (B, T) each
-        with cfg.autocast(device):
+        with precision.autocast():
             logits = logits_of(model, x)  # (B, T, vocab)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)  # clip the true gradients
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         step = start + i + 1
         history.step.append(step)
         history.loss.append(loss.item())

@@ -180,8 +180,11 @@ def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: flo
 
 # ----------------------------------------------------------------------------- training loops
 
-def _autocast(dtype: str):
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bfloat16")
+def _precision(model, dtype: str | None):
+    """Return the Precision ``dtype`` means on the device of ``model``'s weights ("auto": chosen for it)."""
+    from .precision import resolve
+
+    return resolve(dtype, next(model.parameters()).device)
 
 
 def _optimizer(model, lr: float) -> torch.optim.AdamW:
@@ -213,7 +216,7 @@ def _batches(n: int, batch_size: int, steps: int, seed: int):
 
 
 def train_sft(model, examples, steps: int, batch_size: int = 8, lr: float = 1e-3, warmup: int = 10,
-              seed: int = 0, dtype: str = "bfloat16", progress: bool = True) -> list[float]:
+              seed: int = 0, dtype: str = "auto", progress: bool = True) -> list[float]:
     """Fine-tune ``model``'s trainable parameters on (ids, mask) examples; return the loss of each step."""
     from tqdm import tqdm
 
@@ -221,6 +224,8 @@ def train_sft(model, examples, steps: int, batch_size: int = 8, lr: float = 1e-3
         raise ValueError("no SFT examples: build some with encode_example(tokenizer, prompt, response)")
     pad_id = 0
     optimizer = _optimizer(model, lr)
+    precision = _precision(model, dtype)
+    scaler = precision.grad_scaler()  # float16 only
     model.train()
     losses = []
     for step, batch in enumerate(tqdm(_batches(len(examples), batch_size, steps, seed), total=steps,
@@ -228,26 +233,27 @@ def train_sft(model, examples, steps: int, batch_size: int = 8, lr: float = 1e-3
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, lr, warmup)
         ids, mask, attention = collate([examples[i] for i in batch], pad_id)
-        with _autocast(dtype):
+        with precision.autocast():
             loss = sft_loss(model, ids, mask, attention)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         losses.append(loss.item())
     model.eval()
     return losses
 
 
-def pair_logprobs(model, pairs, dtype: str = "bfloat16"):
+def pair_logprobs(model, pairs, dtype: str = "auto"):
     """Return (chosen, rejected) log-probs (B,) of (chosen example, rejected example) pairs, in one forward."""
     ids, mask, attention = collate([c for c, _ in pairs] + [r for _, r in pairs], 0)  # (2B, T)
-    with _autocast(dtype):
+    with _precision(model, dtype).autocast():
         logps = sequence_logprob(model, ids, mask, attention)
     return logps[:len(pairs)], logps[len(pairs):]
 
 
 @torch.no_grad()
-def reference_logprobs(model, pairs, batch_size: int = 8, dtype: str = "bfloat16"):
+def reference_logprobs(model, pairs, batch_size: int = 8, dtype: str = "auto"):
     """Return (chosen, rejected) log-probs (N,) of every pair under the reference: the adapter switched off."""
     model.eval()
     chosen, rejected = [], []
@@ -260,7 +266,7 @@ def reference_logprobs(model, pairs, batch_size: int = 8, dtype: str = "bfloat16
 
 
 def train_dpo(model, pairs, steps: int, batch_size: int = 4, lr: float = 5e-4, beta: float = 0.1,
-              warmup: int = 5, seed: int = 0, dtype: str = "bfloat16", progress: bool = True) -> dict[str, list[float]]:
+              warmup: int = 5, seed: int = 0, dtype: str = "auto", progress: bool = True) -> dict[str, list[float]]:
     """Train a LoRA-wrapped ``model`` with DPO on (chosen, rejected) example pairs; return per-step history.
 
     The reference never changes, so its log-probs are computed once, up front, with the adapter off.
@@ -274,6 +280,7 @@ def train_dpo(model, pairs, steps: int, batch_size: int = 4, lr: float = 5e-4, b
         raise ValueError("DPO here needs a peft model (its adapter off is the reference): wrap it with add_lora first")
     ref_chosen, ref_rejected = reference_logprobs(model, pairs, dtype=dtype)
     optimizer = _optimizer(model, lr)
+    scaler = _precision(model, dtype).grad_scaler()  # float16 only
     model.train()
     history: dict[str, list[float]] = {"loss": [], "margin": [], "accuracy": []}
     for step, batch in enumerate(tqdm(_batches(len(pairs), batch_size, steps, seed), total=steps,
@@ -283,8 +290,9 @@ def train_dpo(model, pairs, steps: int, batch_size: int = 4, lr: float = 5e-4, b
         chosen, rejected = pair_logprobs(model, [pairs[i] for i in batch], dtype)
         loss, r_chosen, r_rejected = dpo_loss(chosen, rejected, ref_chosen[batch], ref_rejected[batch], beta)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         margin = r_chosen - r_rejected
         history["loss"].append(loss.item())
         history["margin"].append(margin.mean().item())

@@ -46,7 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--block-size", type=_positive_int, default=64, help="context length in characters")
     p.add_argument("--batch-size", type=_positive_int, default=12, help="sequences per step and process")
     p.add_argument("--lr", type=_positive_float, default=1e-3, help="peak learning rate")
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
+                   help="matmul precision (default auto: chosen for the device, see helpers.precision)")
     p.add_argument("--eval-every", type=_positive_int, default=250)
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     args = p.parse_args(argv)
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> float | None:
 
     from .data import CharTokenizer, load_plays
     from .model import GPT, GPTConfig
+    from .settings import get_device
     from .train import TrainConfig, train
 
     text = load_plays()
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> float | None:
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     if rank == 0:
         print(f"{model.num_params():,} parameters; {world} process(es) x {cfg.batch_size} x {cfg.block_size} "
-              f"= {world * cfg.batch_size * cfg.block_size:,} tokens per step", flush=True)
+              f"= {world * cfg.batch_size * cfg.block_size:,} tokens per step; "
+              f"precision {cfg.precision(get_device()).name}", flush=True)
     checkpoint = Path(args.out) / "ckpt.pt"
     history = train(model, ids[:n], ids[n:], cfg, checkpoint=checkpoint, resume=args.resume)
     val = None

@@ -6,6 +6,7 @@ optional cache and returns logits (B, T, vocab); with a cache it is fed only the
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
@@ -146,6 +147,9 @@ class CausalLMAdapter:
                              f"give a transformers causal LM (AutoModelForCausalLM)")
         self.model = model
         self.config = SimpleNamespace(block_size=context)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # under a peft wrapper
+        # transformers 5.24 renamed forward's past_key_values to cache (the old name warns): use what this version takes
+        self._cache_keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
     def new_cache(self) -> _TransformersCache:
         """Return an empty KV cache (a transformers DynamicCache inside)."""
@@ -162,8 +166,8 @@ class CausalLMAdapter:
 
     def __call__(self, idx: torch.Tensor, cache: _TransformersCache | None = None):
         """Return (logits (B, T, vocab), None); with a cache, idx are the tokens after those cached."""
-        out = self.model(input_ids=idx, past_key_values=None if cache is None else cache.inner,
-                         use_cache=cache is not None)
+        out = self.model(input_ids=idx, use_cache=cache is not None,
+                         **{self._cache_keyword: None if cache is None else cache.inner})
         return out.logits, None
 
 

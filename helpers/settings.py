@@ -17,6 +17,7 @@ from types import SimpleNamespace
 QUICK_ENV = "COURSE_QUICK"  # set to 1 to shrink steps, sizes and sample counts (tests do)
 CACHE_ENV = "COURSE_CACHE"  # where downloaded assets are kept (default: data/cache in the repo)
 DEVICE_ENV = "COURSE_DEVICE"  # force a device, e.g. COURSE_DEVICE=cpu
+# COURSE_DTYPE (helpers.precision) forces the compute precision, e.g. COURSE_DTYPE=float32
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,14 +90,18 @@ def cache_dir() -> Path:
 
 
 def versions(*packages: str) -> dict:
-    """Print and return Python's and the given packages' versions, the device and the mode."""
+    """Print and return Python's and the given packages' versions, the device, its precision and the mode."""
     found = {"python": sys.version.split()[0], "platform": platform.platform(terse=True)}
     for name in ("torch", *packages):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
-    found["device"] = str(get_device())
+    from .precision import choose_precision
+
+    device = get_device()
+    found["device"] = str(device)
+    found["precision"] = str(choose_precision(device))
     found["mode"] = f"quick ({QUICK_ENV}=1)" if is_quick() else "full"
     width = max(map(len, found))
     for key, value in found.items():

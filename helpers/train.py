@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from .precision import NAMES, Precision, resolve
 from .settings import get_device
 
 
@@ -36,18 +37,22 @@ class TrainConfig:
     eval_every: int = 250
     eval_batches: int = 20
     seed: int = 1337
-    dtype: str = "float32"  # "bfloat16": matmuls in bf16 under autocast (much faster on CPUs with AMX, and GPUs)
-    progress: bool = True
+    dtype: str = "auto"  # the matmuls' precision: "auto" picks per device (helpers.precision), or "float32",
+    progress: bool = True  # "bfloat16", "float16" (the last with a gradient scaler)
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "noam", "constant"):
             raise ValueError(f"schedule={self.schedule!r}: use 'cosine', 'noam' or 'constant'")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ValueError(f"dtype={self.dtype!r}: use 'float32' or 'bfloat16'")
+        if self.dtype not in ("auto", *NAMES):
+            raise ValueError(f"dtype={self.dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'")
 
-    def autocast(self, device) -> torch.autocast:
-        """Return the autocast context for this config's dtype on ``device`` (off for float32)."""
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.dtype == "bfloat16")
+    def precision(self, device) -> Precision:
+        """Return the Precision this config's dtype means on ``device`` ("auto": chosen for it)."""
+        return resolve(self.dtype, device)
+
+    def autocast(self, device):
+        """Return the autocast context for this config's precision on ``device`` (a no-op for float32)."""
+        return self.precision(device).autocast()
 
 
 @dataclass
@@ -60,6 +65,8 @@ class History:
     val: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     tokens_per_s: list[float] = field(default_factory=list)
+    device: str = ""  # where it trained, and in which precision: a loss curve depends on both
+    precision: str = ""
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
@@ -87,11 +94,12 @@ def get_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: to
 
 
 @torch.no_grad()
-def estimate_loss(model, ids: torch.Tensor, cfg: TrainConfig, generator: torch.Generator, device) -> float:
+def estimate_loss(model, ids: torch.Tensor, cfg: TrainConfig, generator: torch.Generator, device,
+                  precision: Precision | None = None) -> float:
     """Return the mean loss over cfg.eval_batches random batches of ``ids`` (model in eval mode)."""
     was_training = model.training
     model.eval()
-    with cfg.autocast(device):
+    with (precision or cfg.precision(device)).autocast():
         losses = [model(*get_batch(ids, cfg.batch_size, cfg.block_size, generator, device))[1].item()
                   for _ in range(cfg.eval_batches)]
     model.train(was_training)
@@ -117,7 +125,7 @@ def _distributed() -> tuple[int, int]:
 
 
 def save_checkpoint(path: str | Path, model, optimizer, step: int, history: History, cfg: TrainConfig,
-                    batch_rng: torch.Generator) -> None:
+                    batch_rng: torch.Generator, scaler=None) -> None:
     """Write a checkpoint atomically: to a temporary file first, then renamed over the old one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,14 +133,15 @@ def save_checkpoint(path: str | Path, model, optimizer, step: int, history: Hist
              "history": asdict(history), "train_config": asdict(cfg),
              "model_config": asdict(model.config) if hasattr(model, "config") else None,
              # the random streams too, so that a resumed run draws what the uninterrupted one would
-             "batch_rng": batch_rng.get_state(), "torch_rng": torch.get_rng_state()}
+             "batch_rng": batch_rng.get_state(), "torch_rng": torch.get_rng_state(),
+             "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None}
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: str | Path, model, optimizer=None) -> dict:
-    """Load a checkpoint into model (and optimizer); return it. One-line error on a config mismatch."""
+def load_checkpoint(path: str | Path, model, optimizer=None, scaler=None) -> dict:
+    """Load a checkpoint into model (and optimizer, scaler); return it. One-line error on a config mismatch."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     saved = state.get("model_config")
     if saved is not None and hasattr(model, "config") and saved != asdict(model.config):
@@ -142,6 +151,8 @@ def load_checkpoint(path: str | Path, model, optimizer=None) -> dict:
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
     return state
 
 
@@ -160,14 +171,16 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
     device = device or (torch.device("cuda", rank % torch.cuda.device_count()) if world > 1 and torch.cuda.is_available()
                         else get_device())
     model.to(device)
+    precision = cfg.precision(device)
+    scaler = precision.grad_scaler()  # float16 only: scales the loss up so small gradients survive
     optimizer = configure_optimizer(model, cfg)
-    history, start = History(), 0
+    history, start = History(device=str(device), precision=precision.name), 0
     batches = torch.Generator().manual_seed(cfg.seed + 1000 * rank)  # each replica draws its own batches
     torch.manual_seed(cfg.seed)  # dropout
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
             raise FileNotFoundError(f"no checkpoint at {checkpoint} to resume from: train once with checkpoint=... first")
-        state = load_checkpoint(checkpoint, model, optimizer)
+        state = load_checkpoint(checkpoint, model, optimizer, scaler)
         history, start = History(**state["history"]), state["step"]
         batches.set_state(state["batch_rng"])
         torch.set_rng_state(state["torch_rng"])
@@ -182,13 +195,15 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches, device)
-        with cfg.autocast(device):
+        with precision.autocast():
             _, loss = net(x, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
         if cfg.grad_clip > 0:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)  # skipped if the scaled gradients overflowed (float16)
+        scaler.update()
         history.step.append(step)
         history.loss.append(loss.item())
         history.lr.append(lr)
@@ -198,12 +213,12 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
             if rank == 0:
                 history.eval_step.append(step + 1)
                 evals = torch.Generator().manual_seed(cfg.seed + 1)  # the same eval batches every time
-                history.train.append(estimate_loss(model, train_ids, cfg, evals, device))
-                history.val.append(estimate_loss(model, val_ids, cfg, evals, device))
+                history.train.append(estimate_loss(model, train_ids, cfg, evals, device, precision))
+                history.val.append(estimate_loss(model, val_ids, cfg, evals, device, precision))
                 bar.write(f"step {step + 1}: train {history.train[-1]:.4f}, val {history.val[-1]:.4f}")
                 if sample_fn is not None:
                     sample_fn(model, step + 1)
                 if checkpoint is not None:
-                    save_checkpoint(checkpoint, model, optimizer, step + 1, history, cfg, batches)
+                    save_checkpoint(checkpoint, model, optimizer, step + 1, history, cfg, batches, scaler)
     bar.close()
     return history

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from checker_asserts import assert_checker_behaves
-from helpers import checks
+from helpers.checks import few_shot_prompting as checks
 from helpers.api import (LOCAL_MODEL, ApiError, LocalServer, chat, complete, few_shot_prompt, trim_stop)
 from helpers.sentiment import labelled_reviews, load_movie_reviews
 

@@ -3,7 +3,7 @@ import pytest
 from checker_asserts import assert_checker_behaves
 import torch
 
-from helpers import checks
+from helpers.checks import decoding as checks
 
 
 def min_p(logits, min_p):

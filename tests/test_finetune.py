@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import helpers
-from helpers import checks
+from helpers.checks import finetune_poetry as checks
 from helpers.finetune import (SEPARATOR, add_lora, add_tokens, encode_dataset, finetune, generate,
                               generate_to_file, load_run, longest_shared_ngram, trainable_parameters)
 from helpers.pretrained import logits_of, perplexity

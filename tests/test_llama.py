@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import helpers
-from helpers import checks
+from helpers.checks import pretrained_model as checks
 from helpers.llama import (Attention, Llama, LlamaConfig, RMSNorm, apply_rope, hf_name, load_llama, repeat_kv,
                            rope_tables)
 from helpers.sampling import generate

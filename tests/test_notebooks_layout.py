@@ -30,6 +30,7 @@ def test_opening_cells_are_the_shared_ones(path):
     assert "".join(cells[0]["source"]) == course_cells.badge_source(path.name)
     code = [c for c in cells if c["cell_type"] == "code"]
     assert "".join(code[0]["source"]) == course_cells.SETUP_SOURCE
+    assert code[0]["metadata"].items() >= course_cells.SETUP_METADATA.items(), "the set-up cell opens collapsed"
     assert "helpers.versions(" in "".join(code[1]["source"]), "the second code cell prints versions"
     assert any("You will learn" in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import helpers
-from helpers import checks
+from helpers.checks import instruction_tuning as checks
 from helpers import preference as P
 from helpers.finetune import add_lora
 

@@ -8,7 +8,7 @@ from checker_asserts import assert_checker_behaves
 import torch
 
 import helpers
-from helpers import checks
+from helpers.checks import scaling_laws as checks
 from helpers.data import CharTokenizer
 from helpers.model import GPT, GPTConfig
 from helpers.sampling import generate

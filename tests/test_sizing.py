@@ -7,7 +7,7 @@ from checker_asserts import assert_checker_behaves
 import torch
 import torch.nn.functional as F
 
-from helpers import checks
+from helpers.checks import gpt_block as checks
 from helpers.model import GPT, GPTConfig
 from helpers.sizing import (CHINESE_GPT3, GPT3_CONTEXT, GPT3_PAPER, GPT3_VOCAB, config_params, flops_per_token,
                             gpt_params, human, param_breakdown, training_days, training_memory_bytes)

@@ -9,7 +9,8 @@ import pytest
 
 from checker_asserts import assert_checker_behaves
 
-from helpers import checks, titles
+from helpers import titles
+from helpers.checks import finetune_titles as checks
 from helpers.settings import REPO_ROOT
 
 CSV_NAME = "reddit_titles_2000.csv"

@@ -5,7 +5,7 @@ import pytest
 from checker_asserts import assert_checker_behaves
 
 import helpers
-import helpers.checks as checks
+from helpers.checks import tokenization as checks
 from helpers.settings import REPO_ROOT
 from helpers.tokenizer import (SPLIT_PATTERN, BPETokenizer, best_pair, byte_alphabet, merge, pair_counts,
                                show_tokens, vocab_token_to_bytes)

@@ -14,8 +14,8 @@ from pathlib import Path
 REPO_URL = "https://github.com/gpt-from-scratch/gpt-course"
 BRANCH = "main"
 
-SETUP_SOURCE = f'''# Set-up. In Colab: fetch the course and install its requirements (Colab's own torch is kept).
-# On your machine: nothing to install here (`python course.py lab` did it); just find helpers/.
+SETUP_SOURCE = f'''#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
+# On your own machine nothing is installed here: `python course.py lab` did that.
 import subprocess, sys
 from pathlib import Path
 
@@ -24,12 +24,12 @@ if "google.colab" in sys.modules:
     root = Path("/content") / REPO_URL.rsplit("/", 1)[-1]
     if not root.exists():
         subprocess.run(["git", "clone", "--depth=1", REPO_URL, str(root)], check=True)
-        wanted = [line.split("#")[0].strip() for line in (root / "requirements.txt").read_text().splitlines()
-                  if line.strip() and not line.startswith(("#", "torch", "-e")) and "# local" not in line]
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=True)
+        subprocess.run([sys.executable, str(root / "course.py"), "colab-setup"], check=True)  # keeps Colab's torch
 else:
     root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "helpers" / "__init__.py").exists())
 sys.path.insert(0, str(root))'''
+# collapsed where the notebook opens: Colab's form view, JupyterLab's hidden source
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 
 
 def badge_source(notebook: str) -> str:
@@ -55,6 +55,7 @@ def sync(path: Path) -> None:
         cells.insert(0, badge)
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
     cells[first_code]["source"] = _lines(SETUP_SOURCE)
+    cells[first_code]["metadata"] = {**cells[first_code].get("metadata", {}), **SETUP_METADATA}
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
