@@ -4,6 +4,7 @@
     python course.py lab             # first time: make .venv and install the pinned requirements; then Jupyter Lab
     python course.py test            # the whole test suite: helpers' unit tests + every notebook (quick mode)
     python course.py test --latest   # the same suite against the newest releases, in .venv-latest
+    python course.py test --browser  # only the checks that need headless Chromium (playground, site)
     python course.py setup           # only the install (the commands above run it themselves)
     python course.py lock            # rewrite constraints.txt from .venv (after re-executing the notebooks)
 
@@ -135,10 +136,13 @@ def main(argv: list[str]) -> int:
     if command == "lab":
         return lab(rest)
     if command == "test":
-        latest = "--latest" in rest
+        latest, browser = "--latest" in rest, "--browser" in rest
         python = setup(latest=latest)
-        rest = [word for word in rest if word != "--latest"]
-        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
+        rest = [word for word in rest if word not in ("--latest", "--browser")]
+        if browser:  # only the checks that drive a real Chromium (tests/browser/)
+            rest = ["-m", "browser", str(ROOT / "tests" / "browser"), *rest]
+        env = {**os.environ, "COURSE_LATEST": "1"} if latest else None
+        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 

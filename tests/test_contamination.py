@@ -1,0 +1,41 @@
+"""Per-token log-probabilities and Min-K% on the real SmolLM2: equal to the model's loss, ordered sensibly."""
+import random
+
+import pytest
+import torch
+
+import helpers
+from helpers.contamination import mean_logprob, min_k_prob, token_logprobs
+from helpers.pretrained import perplexity
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer():
+    return helpers.load_pretrained(device="cpu")
+
+
+def test_token_logprobs_are_the_models_loss(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    text = helpers.load_sonnets()[17]
+    logps = token_logprobs(model, tokenizer, text)
+    assert logps.shape == (len(tokenizer.encode(text, add_special_tokens=False)) - 1,) and (logps <= 0).all()
+    assert torch.exp(-logps.mean()).item() == pytest.approx(perplexity(model, tokenizer, [text]), rel=1e-4)
+
+
+def test_min_k_is_the_mean_of_the_lowest_tokens_and_shuffling_lowers_it(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    text = helpers.load_sonnets()[17]
+    logps = token_logprobs(model, tokenizer, text).sort().values
+    assert min_k_prob(model, tokenizer, text, k=0.2) == pytest.approx(logps[:int(0.2 * len(logps))].mean().item())
+    assert min_k_prob(model, tokenizer, text, k=1.0) == pytest.approx(mean_logprob(model, tokenizer, text))
+    words = text.split()
+    random.Random(0).shuffle(words)
+    assert min_k_prob(model, tokenizer, " ".join(words)) < min_k_prob(model, tokenizer, text) - 1.0
+
+
+def test_bad_input_is_a_one_line_error(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    with pytest.raises(ValueError, match="at least two tokens"):
+        token_logprobs(model, tokenizer, "")
+    with pytest.raises(ValueError, match="between 0"):
+        min_k_prob(model, tokenizer, "Shall I compare thee", k=0)
