@@ -74,7 +74,8 @@ def check_block_forward(block_fn) -> None:
     x = 2 * torch.randn(2, 6, 8) + 1  # a stream that is far from normalised
     with torch.no_grad():
         got = block_fn(x.clone(), ln_1, attn, ln_2, mlp)
-        not_done(got, "two lines: x = x + attn(ln_1(x)), then the same with ln_2 and mlp")
+        not_done(got, "each sub-layer reads a normalised copy of the stream (attn through ln_1, then mlp through ln_2) "
+                      "and adds its result to the stream")
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
             f"a block keeps the shape (B, T, C) = {tuple(x.shape)}; got {described(got)}"
         want = pre_norm_block(x, ln_1, attn, ln_2, mlp)
