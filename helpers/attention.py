@@ -20,6 +20,12 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()
 
 
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    """Return the softmax over the last axis, each row's max subtracted first so that exp never overflows."""
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)  # the largest entry becomes exp(0) = 1
+    return e / e.sum(dim=-1, keepdim=True)
+
+
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                                  mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (output (..., T, Dv), weights (..., T, S)) of softmax(q k^T / sqrt(D)) v for q (..., T, D)."""
@@ -47,6 +53,14 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
         scores = scores.masked_fill(~mask, float("-inf"))  # exp(-inf) = 0: masked keys get no weight
     weights = torch.softmax(scores, dim=-1)  # (..., T, S), each row sums to 1
     return weights @ v, weights
+
+
+def attend_one(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Return the attention output (Dv,) of one query q (D,) over keys k (S, D) and values v (S, Dv)."""
+    if q.dim() != 1:
+        raise ValueError(f"q has shape {tuple(q.shape)}: give one query vector (D,); for several use "
+                         f"scaled_dot_product_attention")
+    return scaled_dot_product_attention(q[None], k, v)[0][0]
 
 
 class MultiHeadAttention(nn.Module):

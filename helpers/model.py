@@ -58,6 +58,17 @@ def check_ids(idx: torch.Tensor, past: int, block_size: int) -> tuple[int, int]:
     return B, T
 
 
+def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Return each vector of x (..., C) normalised over its C channels (biased variance), then * weight + bias."""
+    return F.layer_norm(x, x.shape[-1:], weight, bias, eps)
+
+
+def pre_norm_block(x: torch.Tensor, ln_1, attn, ln_2, mlp) -> torch.Tensor:
+    """Return x (B, T, C) after a pre-norm block: each sub-layer reads a normalised copy and adds to x."""
+    x = x + attn(ln_1(x))  # gather from other positions
+    return x + mlp(ln_2(x))  # then process each position
+
+
 class LayerCache:
     """One layer's keys and values for the tokens seen so far, each (B, H, T_seen, D)."""
 

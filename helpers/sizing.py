@@ -18,6 +18,9 @@ class PublishedShape:
     n_head: int
     d_model: int
     nominal: float | None  # parameters the name announces ("1.3B" -> 1.3e9); None if the name has none
+    lr: float | None = None  # peak learning rate, where the source gives one
+    batch: str | None = None  # batch size as the source prints it ("0.5M")
+    note: str = ""  # what the source says besides the numbers
 
 
 # Brown et al. 2020, "Language Models are Few-Shot Learners", Table 2.1, as printed. All eight use a
@@ -36,16 +39,18 @@ GPT3_PAPER = (
 )
 GPT3_VOCAB, GPT3_CONTEXT, GPT3_TOKENS = 50257, 2048, 300e9
 
-# A Chinese GPT-3 series (Alibaba DAMO, published on ModelScope as nlp_gpt3_text-generation_chinese-*):
-# its model cards give layers, heads and d_model only; vocabulary and context are our assumption.
+# A Chinese GPT-3 series (Alibaba DAMO, published on ModelScope as damo/nlp_gpt3_text-generation_chinese-*):
+# every card of the series prints the same table of layers, heads, d_model, learning rate and batch
+# ("0.5M", "2M", "6M", no unit given), and marks the 175B model "work in process". Vocabulary and
+# context are not in that table; the notebook assumes GPT-3's.
 CHINESE_GPT3 = (
-    PublishedShape("zh base", 12, 12, 768, None),
-    PublishedShape("zh large", 24, 16, 1024, None),
-    PublishedShape("zh 1.3B", 24, 32, 2048, 1.3e9),
-    PublishedShape("zh 2.7B", 32, 32, 2560, 2.7e9),
-    PublishedShape("zh 13B", 40, 40, 5120, 13e9),
-    PublishedShape("zh 30B", 48, 56, 7168, 30e9),
-    PublishedShape("zh 175B", 96, 96, 12288, 175e9),
+    PublishedShape("zh base", 12, 12, 768, None, 6.0e-4, "0.5M"),
+    PublishedShape("zh large", 24, 16, 1024, None, 3.0e-4, "0.5M"),
+    PublishedShape("zh 1.3B", 24, 32, 2048, 1.3e9, 2.0e-4, "2M"),
+    PublishedShape("zh 2.7B", 32, 32, 2560, 2.7e9, 1.6e-4, "2M"),
+    PublishedShape("zh 13B", 40, 40, 5120, 13e9, 1.0e-4, "6M"),
+    PublishedShape("zh 30B", 48, 56, 7168, 30e9, 1.0e-4, "6M"),
+    PublishedShape("zh 175B", 96, 96, 12288, 175e9, 1.2e-4, "6M", note="still in training when published"),
 )
 
 
@@ -81,6 +86,11 @@ def config_params(config) -> int:
     """Return gpt_params for a helpers.model.GPTConfig."""
     return gpt_params(config.n_layer, config.n_embd, config.vocab_size, config.block_size, config.bias,
                       config.tie_weights, config.positions)
+
+
+def linear_flops_per_token(n_layer: int, n_embd: int, vocab_size: int) -> int:
+    """Return the forward FLOPs per token of the Linear layers (12·C² weights per block, and lm_head): 2 per weight."""
+    return 2 * (n_layer * 12 * n_embd * n_embd + vocab_size * n_embd)
 
 
 def training_memory_bytes(n_params: float, bytes_per_param: float = 16) -> float:

@@ -177,6 +177,41 @@ class BPETokenizer:
         return b"".join(self.token_bytes(ids)).decode("utf-8", errors="replace")
 
 
+def train_merges(text: str, n_merges: int) -> dict[tuple[int, int], int]:
+    """Return the first ``n_merges`` merges BPE learns from ``text`` (chunked by SPLIT_PATTERN), in order.
+
+    The result maps (left id, right id) to the new id 256, 257, ...: notebook 03's ``train_bpe``.
+    """
+    if not isinstance(n_merges, int) or n_merges < 0:
+        raise ValueError(f"n_merges={n_merges!r}: give a whole number of merges, 0 or more")
+    return dict(BPETokenizer(special_tokens=()).train(text, 256 + n_merges, progress=False).merges)
+
+
+def most_frequent_byte_pair(text: str) -> bytes:
+    """Return the most frequent pair of neighbouring UTF-8 bytes of ``text`` as 2 bytes (ties: the smaller pair)."""
+    counts = pair_counts(list(text.encode("utf-8")))
+    if not counts:
+        raise ValueError(f"{text!r} has fewer than 2 UTF-8 bytes: there is no pair to count")
+    return bytes(best_pair(counts))
+
+
+def apply_merges(word: str, merges) -> list[bytes]:
+    """Return the pieces of ``word`` after applying ``merges`` ((left, right) bytes pairs) in the order given."""
+    pieces = [bytes([b]) for b in word.encode("utf-8")]
+    for left, right in merges:
+        pieces = merge(pieces, (left, right), left + right)  # merge compares items, bytes as well as ids
+    return pieces
+
+
+def pack_documents(docs: Iterable[str], encode, eot_id: int) -> list[int]:
+    """Return one id stream: each document's ids (``encode(doc)``) followed by ``eot_id``."""
+    ids: list[int] = []
+    for doc in docs:
+        ids.extend(encode(doc))
+        ids.append(eot_id)  # the id itself: the text "<|endoftext|>" would be encoded as ordinary bytes
+    return ids
+
+
 def byte_alphabet() -> dict[int, str]:
     """Return GPT-2's printable stand-in character for each byte (space 0x20 -> 'Ġ', newline -> 'Ċ')."""
     # Byte-level vocabularies (GPT-2, SmolLM2, `tokenizers`) store tokens as strings: bytes that are

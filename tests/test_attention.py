@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import helpers
 from helpers.checks import attention as checks
-from tests.checker_asserts import rejects
+from checker_asserts import assert_checker_behaves, rejects
 from helpers.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 
 
@@ -157,7 +157,7 @@ def test_multihead_rejects_bad_input():
         mha(torch.randn(5, 32))
 
 
-# --- the exercise checkers --------------------------------------------------------------------
+# --- the exercise checkers: the stub is "not done yet", each typical mistake is rejected, the solution passes ---
 
 def stable_softmax(x):
     e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
@@ -168,43 +168,172 @@ def attend_one(q, K, V):
     return torch.softmax(K @ q / math.sqrt(q.shape[-1]), dim=0) @ V
 
 
-def test_check_softmax(capsys):
-    checks.check_softmax(lambda x: None)
-    assert "not done yet" in capsys.readouterr().out
-    with rejects(capsys, "overflows"):
-        checks.check_softmax(lambda x: torch.exp(x) / torch.exp(x).sum(-1, keepdim=True))
-    with rejects(capsys, "sum to 1"):
-        checks.check_softmax(lambda x: torch.exp(x - x.max(-1, keepdim=True).values))
-    with rejects(capsys, "not the softmax"):
-        checks.check_softmax(lambda x: stable_softmax(x / 2))
-    checks.check_softmax(stable_softmax)
-    assert "✓" in capsys.readouterr().out
+def attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
 
 
-def test_check_attend_one(capsys):
-    checks.check_attend_one(lambda q, K, V: None)
-    assert "not done yet" in capsys.readouterr().out
-    with rejects(capsys, "sqrt"):
-        checks.check_attend_one(lambda q, K, V: torch.softmax(K @ q, dim=0) @ V)
-    with rejects(capsys, "plain mean"):
-        checks.check_attend_one(lambda q, K, V: V.mean(0))
-    with rejects(capsys, "shape"):
-        checks.check_attend_one(lambda q, K, V: torch.softmax(K @ q / 8 ** 0.5, dim=0))
-    checks.check_attend_one(attend_one)
-    assert "✓" in capsys.readouterr().out
+def attention_with(scale=lambda d: math.sqrt(d), dim=-1, fill=float("-inf"), invert=False, transpose_mask=False,
+                   ignore_mask=False, mask_after=False, only_output=False, output_is_weights=False):
+    """An attention with one typical mistake switched on."""
+    def wrong(q, k, v, mask=None):
+        scores = q @ k.transpose(-2, -1) / scale(q.shape[-1])
+        if mask is not None and not ignore_mask and not mask_after:
+            m = mask.transpose(-2, -1) if transpose_mask else mask
+            scores = scores.masked_fill(m if invert else ~m, fill)
+        weights = torch.softmax(scores, dim=dim)
+        if mask is not None and mask_after:
+            weights = weights * mask
+        out = weights @ v
+        if only_output:
+            return out
+        return (weights if output_is_weights else out), weights
+    return wrong
 
 
-def test_check_causal_mask(capsys):
-    checks.check_causal_mask(lambda T: None)
-    assert "not done yet" in capsys.readouterr().out
-    with rejects(capsys, "transposed"):
-        checks.check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).triu())
-    with rejects(capsys, "diagonal"):
-        checks.check_causal_mask(lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1))
-    with rejects(capsys, "bool"):
-        checks.check_causal_mask(lambda T: torch.ones(T, T).tril())
-    checks.check_causal_mask(causal_mask)
-    assert "✓" in capsys.readouterr().out
+def own_causal_mask_attention(q, k, v, mask=None):  # builds a causal mask instead of using the one given
+    if mask is not None:
+        mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+    return attention(q, k, v, mask)
+
+
+class MHA(nn.Module):
+    """The exercise's class, with the stub's layers and a forward that has one mistake switched on (or none)."""
+
+    def __init__(self, d_model, n_heads, mistake=None):
+        super().__init__()
+        self.d_model, self.n_heads, self.mistake = d_model, n_heads, mistake
+        self.in_proj = nn.Linear(d_model, 3 * d_model)
+        self.out_proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x, mask=None):
+        B, T, C = x.shape
+        H, D = self.n_heads, C // self.n_heads
+        q, k, v = self.in_proj(x).split(C, dim=-1)
+        if self.mistake == "reshape heads":
+            q, k, v = (t.reshape(B, H, T, D) for t in (q, k, v))
+        elif self.mistake == "no transpose":
+            q, k, v = (t.view(B, T, H, D) for t in (q, k, v))
+        else:
+            q, k, v = (t.view(B, T, H, D).transpose(1, 2) for t in (q, k, v))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(C if self.mistake == "sqrt(C)" else D)
+        if mask is not None and self.mistake != "no mask":
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        y = weights @ v
+        y = y.reshape(B, T, C) if self.mistake == "merge without transpose" else y.transpose(1, 2).reshape(B, T, C)
+        return (y if self.mistake == "no out_proj" else self.out_proj(y)), weights
+
+
+def mha_with(mistake):
+    class Wrong(MHA):
+        def __init__(self, d_model, n_heads):
+            super().__init__(d_model, n_heads, mistake)
+    return Wrong
+
+
+class MHAStub(MHA):
+    def forward(self, x, mask=None):
+        return None
+
+
+WRONG_SOFTMAX = [
+    lambda x: torch.exp(x) / torch.exp(x).sum(-1, keepdim=True),  # overflows
+    lambda x: torch.exp(x - x.max(-1, keepdim=True).values),  # not normalised
+    lambda x: stable_softmax(x.transpose(-2, -1)).transpose(-2, -1),  # over the wrong axis
+    lambda x: stable_softmax(x / 2),
+]
+WRONG_ATTEND_ONE = [
+    lambda q, K, V: torch.softmax(K @ q, dim=0) @ V,  # no scale
+    lambda q, K, V: torch.softmax(K @ q / q.shape[0], dim=0) @ V,  # divided by D
+    lambda q, K, V: V.mean(0),
+    lambda q, K, V: torch.softmax(K @ q / 8 ** 0.5, dim=0),  # the weights, not the output
+]
+WRONG_ATTENTION = [
+    attention_with(scale=lambda d: 1.0),  # missing 1/sqrt(d)
+    attention_with(scale=lambda d: d),  # 1/d
+    attention_with(dim=-2),  # softmax over the queries
+    attention_with(fill=0.0),  # masked scores set to 0
+    attention_with(invert=True),  # True read as "blocked"
+    attention_with(transpose_mask=True),
+    attention_with(ignore_mask=True),
+    attention_with(mask_after=True),  # weights masked after the softmax
+    attention_with(only_output=True),
+    attention_with(output_is_weights=True),
+    own_causal_mask_attention,
+    lambda q, k, v, mask=None: (lambda out, w: (out, w.transpose(-2, -1)))(*attention(q, k, v, mask)),  # (S, T)
+]
+WRONG_CAUSAL_MASK = [
+    lambda T: torch.ones(T, T, dtype=torch.bool).triu(),  # transposed
+    lambda T: ~torch.ones(T, T, dtype=torch.bool).tril(),  # inverted
+    lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1),  # off by one: no diagonal
+    lambda T: torch.ones(T, T, dtype=torch.bool).tril(1),  # off by one: sees the next token
+    lambda T: torch.ones(T, T).tril(),  # float
+]
+WRONG_MHA = [mha_with(m) for m in ("reshape heads", "no transpose", "sqrt(C)", "no mask", "merge without transpose",
+                                   "no out_proj")]
+
+
+@pytest.mark.parametrize("check, stub, solution, wrongs", [
+    (checks.check_softmax, lambda x: None, stable_softmax, WRONG_SOFTMAX),
+    (checks.check_attend_one, lambda q, K, V: None, attend_one, WRONG_ATTEND_ONE),
+    (checks.check_attention, lambda q, k, v, mask=None: None, attention, WRONG_ATTENTION),
+    (checks.check_causal_mask, lambda T: None, causal_mask, WRONG_CAUSAL_MASK),
+    (checks.check_multi_head_attention, MHAStub, MHA, WRONG_MHA),
+], ids=["softmax", "attend_one", "attention", "causal_mask", "multi_head_attention"])
+def test_checkers(capsys, check, stub, solution, wrongs):
+    assert_checker_behaves(check, stub, solution, wrongs, capsys)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (WRONG_SOFTMAX[0], "overflows"), (WRONG_SOFTMAX[2], "sum to 1"),
+    (WRONG_ATTEND_ONE[0], "sqrt"), (WRONG_ATTEND_ONE[2], "plain mean"), (WRONG_ATTEND_ONE[3], "shape"),
+])
+def test_softmax_and_one_query_hints(capsys, wrong, words):
+    check = checks.check_softmax if wrong in WRONG_SOFTMAX else checks.check_attend_one
+    with rejects(capsys, words):
+        check(wrong)
+
+
+@pytest.mark.parametrize("index, words", [
+    (0, "divide the scores by sqrt"), (1, "not by D"), (2, "wrong axis"), (3, "not 0"), (4, "inverted"),
+    (5, "transposed"), (6, "not applied"), (7, "before the softmax"), (8, "return two things"),
+    (9, "output should be"), (10, "mask you are given"), (11, "swapped"),
+])
+def test_attention_hints(capsys, index, words):
+    with rejects(capsys, words):
+        checks.check_attention(WRONG_ATTENTION[index])
+
+
+@pytest.mark.parametrize("index, words", [(0, "transposed"), (1, "inverted"), (2, "diagonal"), (3, "next token"),
+                                          (4, "bool")])
+def test_causal_mask_hints(capsys, index, words):
+    with rejects(capsys, words):
+        checks.check_causal_mask(WRONG_CAUSAL_MASK[index])
+
+
+@pytest.mark.parametrize("index, words", [(0, "split wrongly"), (1, r"\(B, H, T, T\)"), (2, "head size"),
+                                          (3, "pass the mask"), (4, "transpose the heads"), (5, "out_proj")])
+def test_multi_head_attention_hints(capsys, index, words):
+    with rejects(capsys, words):
+        checks.check_multi_head_attention(WRONG_MHA[index])
+
+
+def test_checkers_fall_back_to_the_course_implementations(capsys):
+    import helpers.attention as course
+
+    assert checks.check_attention(attention_with(dim=-2)) is course.scaled_dot_product_attention
+    assert checks.check_multi_head_attention(MHAStub) is course.MultiHeadAttention
+    assert checks.check_causal_mask(lambda T: None) is course.causal_mask
+    x = torch.tensor([[1000.0, 1001.0], [0.0, 1.0]])
+    torch.testing.assert_close(course.softmax(x), torch.softmax(x, dim=-1))
+    q, K, V = torch.randn(4), torch.randn(6, 4), torch.randn(6, 2)
+    torch.testing.assert_close(course.attend_one(q, K, V), attend_one(q, K, V))
+    with pytest.raises(ValueError, match="one query vector"):
+        course.attend_one(K, K, V)
 
 
 def test_model_causal_self_attention_equals_ours():

@@ -75,3 +75,16 @@ def test_too_long_or_flat_input_is_one_line_error():
     assert "\n" not in str(info.value)
     with pytest.raises(ValueError, match=r"\(batch, time\)"):
         model(torch.zeros(8, dtype=torch.long))
+
+
+def test_layer_norm_and_pre_norm_block_are_what_the_modules_compute():
+    from helpers.model import Block, layer_norm, pre_norm_block
+
+    torch.manual_seed(0)
+    x = 3 * torch.randn(2, 5, 16) + 1
+    ln = torch.nn.LayerNorm(16)
+    with torch.no_grad():
+        ln.weight.normal_(), ln.bias.normal_()
+    torch.testing.assert_close(layer_norm(x, ln.weight, ln.bias, ln.eps), ln(x))
+    block = Block(GPTConfig(n_embd=16, n_head=2, block_size=8)).eval()
+    torch.testing.assert_close(pre_norm_block(x, block.ln_1, block.attn, block.ln_2, block.mlp), block(x))

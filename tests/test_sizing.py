@@ -3,7 +3,7 @@ import itertools
 import math
 
 import pytest
-from checker_asserts import assert_checker_behaves
+from checker_asserts import assert_checker_behaves, rejects
 import torch
 import torch.nn.functional as F
 
@@ -58,12 +58,17 @@ def test_bad_shape_is_one_line_error():
         gpt_params(1, 8, 10, 10, positions="rope")
 
 
-# --- checkers: None -> "not done yet", a wrong answer -> AssertionError, the solution -> ✓ ----------
+# --- checkers: the stub is "not done yet", each typical mistake is rejected, the solution passes -----
 
 def _layer_norm(x, weight, bias, eps):
     mean = x.mean(-1, keepdim=True)
     var = x.var(-1, keepdim=True, unbiased=False)
     return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+def _block(x, ln_1, attn, ln_2, mlp):
+    x = x + attn(ln_1(x))
+    return x + mlp(ln_2(x))
 
 
 def _count(n_layer, n_embd, vocab_size, block_size):
@@ -74,14 +79,79 @@ def _flops(n_layer, n_embd, vocab_size):
     return 2 * (n_layer * 12 * n_embd ** 2 + vocab_size * n_embd)
 
 
-@pytest.mark.parametrize("checker, solution, wrong", [
-    (checks.check_layer_norm, _layer_norm,
-     lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b),
-    (checks.check_layer_norm, _layer_norm, lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], eps=eps)),
-    (checks.check_param_count, _count, lambda L, C, V, T: _count(L, C, V, T) + V * C),
-    (checks.check_param_count, _count, lambda L, C, V, T: _count(L, C, V, T) - 2 * C),
-    (checks.check_forward_flops, _flops, lambda L, C, V: _flops(L, C, V) // 2),
-    (checks.check_forward_flops, _flops, lambda L, C, V: 2 * L * 12 * C * C),
-])
-def test_checkers(checker, solution, wrong, capsys):
-    assert_checker_behaves(checker, lambda *args: None, solution, [wrong], capsys)
+def _normalised_residual(x, ln_1, attn, ln_2, mlp):
+    h = ln_1(x)
+    x = h + attn(h)
+    h = ln_2(x)
+    return h + mlp(h)
+
+
+WRONG_LAYER_NORM = [
+    lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + eps) * w + b,  # C - 1
+    lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], eps=eps),  # no weight, no bias
+    lambda x, w, b, eps: (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + eps) * w + b,  # over the whole tensor
+    lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + eps) * w + b,
+]
+WRONG_BLOCK = [
+    lambda x, ln_1, attn, ln_2, mlp: (lambda h: ln_2(h + mlp(h)))(ln_1(x + attn(x))),  # post-norm
+    lambda x, ln_1, attn, ln_2, mlp: (lambda h: h + mlp(ln_2(h)))(attn(ln_1(x))),  # no residual around attention
+    lambda x, ln_1, attn, ln_2, mlp: mlp(ln_2(x + attn(ln_1(x)))),  # no residual around the MLP
+    _normalised_residual,
+    lambda x, ln_1, attn, ln_2, mlp: x + attn(ln_1(x)) + mlp(ln_2(x)),  # parallel
+    lambda x, ln_1, attn, ln_2, mlp: _block(x, ln_2, attn, ln_1, mlp),  # norms swapped
+]
+WRONG_COUNT = [
+    lambda L, C, V, T: _count(L, C, V, T) + V * C,  # lm_head counted again
+    lambda L, C, V, T: _count(L, C, V, T) - T * C,  # no positions
+    lambda L, C, V, T: _count(L, C, V, T) - 2 * C,  # no ln_f
+    lambda L, C, V, T: _count(L, C, V, T) - L * 4 * C,  # no LayerNorms in the blocks
+    lambda L, C, V, T: _count(L, C, V, T) - L * 9 * C,  # no Linear biases
+]
+WRONG_FLOPS = [
+    lambda L, C, V: _flops(L, C, V) // 2,  # 1 FLOP per weight
+    lambda L, C, V: 2 * L * 12 * C * C,  # no lm_head
+    lambda L, C, V: 2 * (L * 8 * C * C + V * C),  # an MLP of width 2C
+]
+
+
+@pytest.mark.parametrize("checker, solution, wrongs", [
+    (checks.check_layer_norm, _layer_norm, WRONG_LAYER_NORM),
+    (checks.check_block_forward, _block, WRONG_BLOCK),
+    (checks.check_param_count, _count, WRONG_COUNT),
+    (checks.check_forward_flops, _flops, WRONG_FLOPS),
+], ids=["layer_norm", "block_forward", "param_count", "forward_flops"])
+def test_checkers(checker, solution, wrongs, capsys):
+    assert_checker_behaves(checker, lambda *args: None, solution, wrongs, capsys)
+
+
+@pytest.mark.parametrize("index, words", [(0, "post-norm"), (1, "attention's result replaces x"),
+                                          (2, "MLP's result replaces x"), (3, "normalised copy"), (4, "parallel"),
+                                          (5, "ln_1 goes with attn")])
+def test_block_hints(capsys, index, words):
+    with rejects(capsys, words):
+        checks.check_block_forward(WRONG_BLOCK[index])
+
+
+@pytest.mark.parametrize("index, words", [(0, "tied"), (1, "position table"), (2, "ln_f"), (3, "two LayerNorms"),
+                                          (4, "biases")])
+def test_param_count_hints(capsys, index, words):
+    with rejects(capsys, words):
+        checks.check_param_count(WRONG_COUNT[index])
+
+
+def test_fallbacks_are_the_course_implementations(capsys):
+    from helpers.model import layer_norm, pre_norm_block
+    from helpers.sizing import linear_flops_per_token
+
+    assert linear_flops_per_token(3, 24, 50) == _flops(3, 24, 50)
+    assert checks.check_param_count(lambda *a: None) is gpt_params
+    assert checks.check_forward_flops(lambda *a: None) is linear_flops_per_token
+    assert checks.check_layer_norm(lambda *a: None) is layer_norm
+    assert checks.check_block_forward(lambda *a: None) is pre_norm_block
+
+
+def test_chinese_series_carries_its_card_columns():
+    rates = [s.lr for s in CHINESE_GPT3]
+    assert all(r is not None for r in rates) and all(s.batch for s in CHINESE_GPT3)
+    assert rates[:-1] == sorted(rates[:-1], reverse=True)  # falls with size up to 30B
+    assert "training" in CHINESE_GPT3[-1].note

@@ -2,7 +2,7 @@
 from collections import Counter
 
 import pytest
-from checker_asserts import assert_checker_behaves
+from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
 from helpers.checks import tokenization as checks
@@ -214,7 +214,7 @@ def test_show_tokens_marks_boundaries():
     assert view._repr_html_().count("<span") == 4
 
 
-# --- the exercise checkers ----------------------------------------------------------------------
+# --- the exercise checkers: the stub is "not done yet", each typical mistake is rejected, the solution passes ---
 
 def most_frequent_pair(text):
     data = text.encode("utf-8")
@@ -246,6 +246,45 @@ def pack_documents(docs, encode, eot_id):
     return ids
 
 
+def train_bpe_with(chunked=True, weighted=True, tie_break=True, recount=True, overlap=False, first_id=256):
+    """The notebook's train_bpe, with one typical mistake switched off (or on)."""
+    import re
+
+    def top(counts):
+        if tie_break:
+            return best_pair(counts)
+        return counts.most_common(1)[0][0]  # the first pair seen among the tied ones
+
+    def merge_overlapping(ids, pair, new_id):  # merges [a, a, a] into [aa, aa]: a byte used twice
+        out = []
+        for i, x in enumerate(ids):
+            if i + 1 < len(ids) and (x, ids[i + 1]) == pair:
+                out.append(new_id)
+            elif not (i > 0 and (ids[i - 1], x) == pair):
+                out.append(x)
+        return out
+
+    def train(text, n_merges):
+        chunks = Counter(re.findall(SPLIT_PATTERN, text)) if chunked else Counter([text])
+        words = {tuple(c.encode("utf-8")): (n if weighted else 1) for c, n in chunks.items()}
+        merges, first_counts = {}, None
+        for new_id in range(first_id, first_id + n_merges):
+            counts = Counter()
+            for w, n in words.items():
+                pair_counts(list(w), counts, n)
+            if not recount:
+                first_counts = first_counts or counts
+                counts = Counter({p: c for p, c in first_counts.items() if p not in merges})
+            if not counts:
+                break
+            pair = top(counts)
+            merges[pair] = new_id
+            do_merge = merge_overlapping if overlap else merge
+            words = {tuple(do_merge(list(w), pair, new_id)): n for w, n in words.items()}
+        return merges
+    return train
+
+
 def most_frequent_pair_no_tiebreak(text):  # first pair seen among the tied ones
     data = text.encode("utf-8")
     return bytes(Counter(zip(data, data[1:])).most_common(1)[0][0])
@@ -261,6 +300,34 @@ def apply_merges_wrong_order(word, merges):
     return apply_merges(word, list(reversed(merges)))
 
 
+def apply_merges_overlapping(word, merges):  # after a merge goes on at i + 1: bytes are used twice
+    pieces = [bytes([b]) for b in word.encode("utf-8")]
+    for left, right in merges:
+        out = []
+        for i, piece in enumerate(pieces):
+            if i + 1 < len(pieces) and piece == left and pieces[i + 1] == right:
+                out.append(left + right)
+            elif not (i > 0 and pieces[i - 1] == left and piece == right):
+                out.append(piece)
+        pieces = out
+    return pieces
+
+
+def apply_merges_right_to_left(word, merges):  # "aaa" -> [a, aa]
+    pieces = [bytes([b]) for b in word.encode("utf-8")]
+    for left, right in merges:
+        out, i = [], len(pieces) - 1
+        while i >= 0:
+            if i > 0 and pieces[i - 1] == left and pieces[i] == right:
+                out.insert(0, left + right)
+                i -= 2
+            else:
+                out.insert(0, pieces[i])
+                i -= 1
+        pieces = out
+    return pieces
+
+
 def pack_documents_with_text(docs, encode, eot_id):
     return encode("<|endoftext|>".join(docs))
 
@@ -272,13 +339,57 @@ def pack_documents_between_only(docs, encode, eot_id):
     return ids
 
 
+def pack_documents_before_each(docs, encode, eot_id):
+    return [i for doc in docs for i in [eot_id, *encode(doc)]]
+
+
+WRONG_TRAIN_BPE = {
+    "ties": train_bpe_with(tie_break=False),
+    "overlaps": train_bpe_with(overlap=True),
+    "chunks": train_bpe_with(chunked=False),
+    "counts n times": train_bpe_with(weighted=False),
+    "count the pairs again": train_bpe_with(recount=False),
+    "256, 257": train_bpe_with(first_id=257),
+}
+
+
 @pytest.mark.parametrize("check, stub, solution, wrongs", [
+    (checks.check_train_bpe, lambda text, n_merges: None, train_bpe_with(), list(WRONG_TRAIN_BPE.values())),
     (checks.check_most_frequent_pair, lambda text: None, most_frequent_pair,
      [most_frequent_pair_no_tiebreak, most_frequent_pair_of_characters, lambda text: text[:2]]),
     (checks.check_apply_merges, lambda word, merges: None, apply_merges,
-     [apply_merges_wrong_order, lambda word, merges: list(word.encode("utf-8"))]),
+     [apply_merges_wrong_order, lambda word, merges: list(word.encode("utf-8")), apply_merges_overlapping,
+      apply_merges_right_to_left]),
     (checks.check_pack_documents, lambda docs, encode, eot_id: None, pack_documents,
-     [pack_documents_with_text, pack_documents_between_only]),
-])
+     [pack_documents_with_text, pack_documents_between_only, pack_documents_before_each]),
+], ids=["train_bpe", "most_frequent_pair", "apply_merges", "pack_documents"])
 def test_checkers(capsys, check, stub, solution, wrongs):
     assert_checker_behaves(check, stub, solution, wrongs, capsys)
+
+
+@pytest.mark.parametrize("words", list(WRONG_TRAIN_BPE))
+def test_train_bpe_hints(capsys, words):
+    with rejects(capsys, words):
+        checks.check_train_bpe(WRONG_TRAIN_BPE[words])
+
+
+def test_apply_merges_overlap_hint(capsys):
+    with rejects(capsys, "used twice"):
+        checks.check_apply_merges(apply_merges_overlapping)
+
+
+def test_fallbacks_are_the_course_implementations(text):
+    from helpers import tokenizer
+
+    assert tokenizer.train_merges(text[:5000], 30) == train_bpe_with()(text[:5000], 30)
+    assert tokenizer.train_merges("ab", 0) == {}
+    with pytest.raises(ValueError, match="whole number"):
+        tokenizer.train_merges("ab", -1)
+    for s in ["a banana and a bandana", "ああ", "mississippi"]:
+        assert tokenizer.most_frequent_byte_pair(s) == most_frequent_pair(s)
+    with pytest.raises(ValueError, match="fewer than 2"):
+        tokenizer.most_frequent_byte_pair("a")
+    merges = [(b"a", b"n"), (b"an", b"a"), (b"a", b"a")]
+    for word in ["banana", "aaaa", "灯台"]:
+        assert tokenizer.apply_merges(word, merges) == apply_merges(word, merges)
+    assert tokenizer.pack_documents(["ab", ""], lambda s: list(s.encode()), 9) == [97, 98, 9, 9]
