@@ -1,5 +1,7 @@
-"""Train the character-level GPT of notebook 04 on Shakespeare's plays, from the command line.
+"""Notebook 04's character-level pretraining: the plays split into train and val, the bigram
+baseline, and a command line that trains the GPT on them.
 
+    train_text, val_text = split_plays()    # the last 10% of every play is held out
     python -m helpers.pretrain_char --steps 2000 --out out/char
     python -m torch.distributed.run --standalone --nproc_per_node=2 -m helpers.pretrain_char --steps 20
 
@@ -12,6 +14,40 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+VAL_FRACTION = 0.1
+
+
+def split_plays(val_fraction: float = VAL_FRACTION, plays: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """Return (train text, val text): the last ``val_fraction`` of every play held out, cut between speeches.
+
+    Holding out the end of each play (rather than the end of the concatenation, which would be most
+    of one play) keeps the same speakers and styles on both sides: val measures unseen lines, not an
+    unseen play.
+    """
+    from .data import PLAYS, load_plays
+
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction={val_fraction}: give a share between 0 and 1, e.g. 0.1")
+    train_parts, val_parts = [], []
+    for play in plays or PLAYS:
+        text = load_plays((play,))
+        cut = text.rfind("\n\n", 0, int((1 - val_fraction) * len(text))) + 2  # after the last whole speech
+        if cut < 2:
+            raise ValueError(f"{play} has no speech boundary before its last {val_fraction:.0%}: use a smaller share")
+        train_parts.append(text[:cut])  # ends with a blank line, as between plays
+        val_parts.append(text[cut:])
+    return "".join(train_parts), "\n".join(val_parts)
+
+
+def bigram_loss(train_ids, val_ids, vocab_size: int) -> float:
+    """Return the mean val loss (nats) of the bigram table counted on train_ids, every count + 1."""
+    import torch
+
+    counts = torch.ones(vocab_size, vocab_size)  # add-one: no pair gets probability 0
+    counts.index_put_((train_ids[:-1], train_ids[1:]), torch.ones(len(train_ids) - 1), accumulate=True)
+    log_probs = (counts / counts.sum(dim=1, keepdim=True)).log()  # row = current char, column = next
+    return -log_probs[val_ids[:-1], val_ids[1:]].mean().item()
 
 
 def _positive_int(text: str) -> int:
@@ -37,7 +73,7 @@ def _positive_float(text: str) -> float:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Return the command line's settings; exits with a one-line usage error on a bad flag."""
     p = argparse.ArgumentParser(prog="python -m helpers.pretrain_char",
-                                description="Train a character-level GPT on Shakespeare's plays (90/10 split).")
+                                description="Train a character-level GPT on Shakespeare's plays (the last 10%% of each play held out).")
     p.add_argument("--steps", type=_positive_int, default=2000, help="optimizer steps (default 2000)")
     p.add_argument("--out", default="out/pretrain_char", help="folder for ckpt.pt (default out/pretrain_char)")
     p.add_argument("--n-layer", type=_positive_int, default=4)
@@ -63,15 +99,14 @@ def main(argv: list[str] | None = None) -> float | None:
     import torch
     import torch.distributed as dist
 
-    from .data import CharTokenizer, load_plays
+    from .data import CharTokenizer
     from .model import GPT, GPTConfig
     from .settings import get_device
     from .train import TrainConfig, train
 
-    text = load_plays()
-    tok = CharTokenizer.from_text(text)
-    ids = torch.tensor(tok.encode(text), dtype=torch.long)
-    n = int(0.9 * len(ids))
+    train_text, val_text = split_plays()
+    tok = CharTokenizer.from_text(train_text + val_text)
+    train_ids, val_ids = (torch.tensor(tok.encode(t), dtype=torch.long) for t in (train_text, val_text))
     torch.manual_seed(1337)  # every process builds the same initial model (DDP would sync it anyway)
     model = GPT(GPTConfig(vocab_size=len(tok), block_size=args.block_size, n_layer=args.n_layer,
                           n_head=args.n_head, n_embd=args.n_embd))
@@ -84,7 +119,7 @@ def main(argv: list[str] | None = None) -> float | None:
               f"= {world * cfg.batch_size * cfg.block_size:,} tokens per step; "
               f"precision {cfg.precision(get_device()).name}", flush=True)
     checkpoint = Path(args.out) / "ckpt.pt"
-    history = train(model, ids[:n], ids[n:], cfg, checkpoint=checkpoint, resume=args.resume)
+    history = train(model, train_ids, val_ids, cfg, checkpoint=checkpoint, resume=args.resume)
     val = None
     if rank == 0:
         tokens_per_s = sorted(history.tokens_per_s)[len(history.tokens_per_s) // 2]

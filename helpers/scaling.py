@@ -1,7 +1,9 @@
-"""Scaling laws on a laptop (notebook 06): power-law fits, Kaplan's parameter count, a compute
-frontier, and a continuation task scored two ways (exact match vs per-token).
+"""Scaling laws on a laptop (notebook 06): power-law fits, Kaplan's parameter count, training compute
+(FLOPs, PF-days, hours), a compute frontier, and a continuation task scored two ways (exact match vs
+per-token).
 
-    fit = fit_power_law(n_params, val_losses)          # L(N) = (N_c / N)^alpha
+    alpha, n_c = fit_line(n_params, val_losses)        # the least-squares line in log-log space
+    fit = fit_power_law(n_params, val_losses)          # the same, as a PowerLaw L(N) = (N_c / N)^alpha
     fit = fit_power_law_offset(n_params, val_losses)   # L(N) = E + (N_c / N)^alpha
     fit(10 * n_params[-1])                             # the loss it predicts for a 10x larger model
 
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+PF_DAY = 1e15 * 24 * 3600  # a petaflop/s-day: 10^15 FLOP/s sustained for a day = 8.64e19 FLOPs
 
 @dataclass(frozen=True)
 class PowerLaw:
@@ -48,9 +51,13 @@ def _as_points(n, loss, min_points: int) -> tuple[np.ndarray, np.ndarray]:
     return n, loss
 
 
+def fit_line(n, y) -> tuple[float, float]:
+    """Return (alpha, n_c) of y = (n_c / n)^alpha from the least-squares line log y = a + b·log n."""
+    return _line_fit(np.log(np.asarray(n, dtype=float)), np.log(np.asarray(y, dtype=float)))
+
+
 def _line_fit(log_n: np.ndarray, log_y: np.ndarray) -> tuple[float, float]:
-    """Return (alpha, n_c) of y = (n_c / n)^alpha from the least-squares line log y = a + b log n."""
-    b, a = np.polyfit(log_n, log_y, 1)
+    b, a = np.polyfit(log_n, log_y, 1)  # slope b = -alpha, intercept a = alpha·log n_c
     if abs(b) < 1e-12:
         raise ValueError("the loss does not change with size at all, so no power law fits: check the runs")
     alpha = -b
@@ -100,6 +107,21 @@ def non_embedding_params(model) -> int:
     """Return the parameters outside the token/position embeddings (and an untied lm_head): Kaplan's N."""
     skip = ("wte.", "wpe.", "lm_head.")  # a tied lm_head is wte's matrix, listed once as wte.weight
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(skip))
+
+
+def training_flops(n_params: float, n_tokens: float) -> float:
+    """Return C ≈ 6·N·D, the FLOPs of training N parameters on D tokens (2 forward, 4 backward per token)."""
+    return 6 * n_params * n_tokens
+
+
+def training_pf_days(n_params: float, steps: int, batch_size: int, block_size: int) -> float:
+    """Return the training compute in PF-days of ``steps`` steps of batch_size × block_size tokens."""
+    return training_flops(n_params, steps * batch_size * block_size) / PF_DAY
+
+
+def training_hours(n_params: float, n_tokens: float, peak_flops: float, mfu: float) -> float:
+    """Return the hours 6·N·D FLOPs take on a machine of ``peak_flops`` FLOP/s used at a fraction ``mfu``."""
+    return training_flops(n_params, n_tokens) / (peak_flops * mfu) / 3600
 
 
 def frontier(compute, loss) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ on GPU): each rank draws its own batches, gradients are averaged, only rank 0 pr
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -69,17 +70,31 @@ class History:
     precision: str = ""
 
 
+def warmup_cosine(step: int, steps: int, lr: float, min_lr: float, warmup: int) -> float:
+    """Return the rate at ``step`` (0-based): linear warm-up to lr, then a cosine down to min_lr at ``steps``."""
+    if step < warmup:
+        return lr * (step + 1) / warmup  # step 0 already moves: a rate of 0 would waste it
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)
+
+
+def noam(step: int, lr: float, warmup: int) -> float:
+    """Return the rate of 'Attention Is All You Need' (eq. 3) at ``step``, scaled to peak at lr after warmup.
+
+    The paper's d_model^-0.5 · min(s^-0.5, s · warmup^-1.5) peaks at (d_model · warmup)^-0.5; here
+    the peak is lr itself, so that it compares with warmup_cosine at the same peak.
+    """
+    s = step + 1
+    return lr * math.sqrt(warmup) * min(s ** -0.5, s * warmup ** -1.5)
+
+
 def learning_rate(step: int, cfg: TrainConfig) -> float:
     """Return the learning rate at ``step`` (0-based) under cfg's schedule."""
     if cfg.schedule == "constant":
         return cfg.lr
-    if cfg.schedule == "noam":  # 'Attention Is All You Need': min(step^-0.5, step * warmup^-1.5), peak lr
-        s = step + 1
-        return cfg.lr * math.sqrt(cfg.warmup) * min(s ** -0.5, s * cfg.warmup ** -1.5)
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
+    if cfg.schedule == "noam":
+        return noam(step, cfg.lr, cfg.warmup)
+    return warmup_cosine(step, cfg.steps, cfg.lr, cfg.min_lr, cfg.warmup)
 
 
 def get_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator, device):
@@ -113,6 +128,34 @@ def configure_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
     no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+
+
+def training_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision: Precision | None = None,
+                  scaler=None) -> float:
+    """Take one optimizer step on the batch (x, y) at learning rate ``lr``; return the batch's loss.
+
+    The order matters: forward, clear the last step's gradients, backward, clip the fresh
+    gradients' norm to ``grad_clip`` (0: no clipping), step. ``precision`` runs the forward pass
+    under its autocast; ``scaler`` (float16) scales the loss before backward and unscales before clipping.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with precision.autocast() if precision is not None else contextlib.nullcontext():
+        _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        return loss.item()
+    scaler.scale(loss).backward()
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)  # skipped if the scaled gradients overflowed (float16)
+    scaler.update()
+    return loss.item()
 
 
 def _distributed() -> tuple[int, int]:
@@ -192,20 +235,10 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
     for step in bar:
         t0 = time.perf_counter()
         lr = learning_rate(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
         x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches, device)
-        with precision.autocast():
-            _, loss = net(x, y)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if cfg.grad_clip > 0:
-            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        scaler.step(optimizer)  # skipped if the scaled gradients overflowed (float16)
-        scaler.update()
+        loss = training_step(net, optimizer, x, y, lr, cfg.grad_clip, precision, scaler if scaler.is_enabled() else None)
         history.step.append(step)
-        history.loss.append(loss.item())
+        history.loss.append(loss)
         history.lr.append(lr)
         history.tokens_per_s.append(tokens_per_step / (time.perf_counter() - t0))
         bar.set_postfix(loss=f"{history.loss[-1]:.3f}", tok_s=f"{history.tokens_per_s[-1]:,.0f}", refresh=False)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from checker_asserts import assert_checker_behaves
+from checker_asserts import assert_checker_behaves, rejects
 import torch
 
 import helpers
@@ -12,8 +12,8 @@ from helpers.checks import scaling_laws as checks
 from helpers.data import CharTokenizer
 from helpers.model import GPT, GPTConfig
 from helpers.sampling import generate
-from helpers.scaling import (PowerLaw, continuation_scores, fit_power_law, fit_power_law_offset, frontier,
-                             non_embedding_params)
+from helpers.scaling import (PF_DAY, PowerLaw, continuation_scores, fit_line, fit_power_law, fit_power_law_offset,
+                             frontier, non_embedding_params, training_flops, training_hours, training_pf_days)
 from helpers.sizing import param_breakdown
 
 N = np.geomspace(3e3, 1e6, 6)
@@ -126,21 +126,70 @@ def test_continuation_scores_refuses_bad_windows(plays):
         continuation_scores(model, ids, [len(ids) - 2], context=8, k=4)
 
 
-# --- checkers: None -> "not done yet", a wrong answer -> AssertionError, the solution -> ✓ ----------
+def test_compute_arithmetic():
+    assert PF_DAY == 8.64e19
+    assert training_flops(175e9, 300e9) == pytest.approx(3.15e23)  # GPT-3: Brown et al. 2020 give 3.14e23
+    assert training_pf_days(175e9, 146_484, 1_000, 2048) == pytest.approx(3646, rel=1e-3)  # their Table D.1: 3.64e3
+    assert training_hours(1e6, 3.6e6, 1e12, 0.5) == pytest.approx(6 * 3.6e12 / 5e11 / 3600)
+    assert fit_line(N, (4e4 / N) ** 0.3) == pytest.approx((0.3, 4e4))
 
-def _fit(n, loss):
-    b, a = np.polyfit(np.log(n), np.log(loss), 1)
-    return -b, float(np.exp(a / -b))
+
+# --- checkers: None -> "not done yet", each typical wrong answer -> ✗ with its hint, the solution -> ✓ ------------
+
+def none(*args):
+    return None
 
 
-@pytest.mark.parametrize("checker, solution, wrong", [
-    (checks.check_fit_power_law, _fit, lambda n, L: (np.polyfit(np.log(n), np.log(L), 1)[0], 1.0)),
-    (checks.check_fit_power_law, _fit, lambda n, L: (_fit(n, L)[0], float(np.exp(np.polyfit(np.log(n), np.log(L), 1)[1])))),
-    (checks.check_fit_power_law, _fit, lambda n, L: (_fit(n, L)[0], 10 ** (np.polyfit(np.log(n), np.log(L), 1)[1] / _fit(n, L)[0]))),
-    (checks.check_predict_10x, lambda a, c, e, n: e + (c / (10 * n)) ** a, lambda a, c, e, n: e + (c / n) ** a),
-    (checks.check_predict_10x, lambda a, c, e, n: e + (c / (10 * n)) ** a, lambda a, c, e, n: (c / (10 * n)) ** a),
-    (checks.check_training_flops, lambda n, s, b, t: 6 * n * s * b * t, lambda n, s, b, t: 2 * n * s * b * t),
-    (checks.check_training_flops, lambda n, s, b, t: 6 * n * s * b * t, lambda n, s, b, t: 6 * n * s * b),
-])
-def test_checkers(checker, solution, wrong, capsys):
-    assert_checker_behaves(checker, lambda *args: None, solution, [wrong], capsys)
+def fit_solution(n, loss):
+    slope, intercept = np.polyfit(np.log(n), np.log(loss), 1)
+    return -slope, float(np.exp(intercept / -slope))
+
+
+def fit_in_linear_space(n, loss):
+    """Least squares on the losses themselves (Gauss-Newton from the log fit): other weights, other answer."""
+    alpha, log_c = fit_solution(n, loss)[0], math.log(fit_solution(n, loss)[1])
+    for _ in range(50):
+        pred = np.exp(alpha * (log_c - np.log(n)))
+        jac = np.stack([pred * (log_c - np.log(n)), pred * alpha], axis=1)
+        delta = np.linalg.lstsq(jac, loss - pred, rcond=None)[0]
+        alpha, log_c = alpha + delta[0], log_c + delta[1]
+    return alpha, math.exp(log_c)
+
+
+FIT_WRONGS = {
+    "slope as alpha": (lambda n, L: (np.polyfit(np.log(n), np.log(L), 1)[0], fit_solution(n, L)[1]), "MINUS the slope"),
+    "n_c = exp(intercept)": (lambda n, L: (fit_solution(n, L)[0], float(np.exp(np.polyfit(np.log(n), np.log(L), 1)[1]))),
+                             "n_c=exp\\(intercept\\)"),
+    "mixed log bases": (lambda n, L: (fit_solution(n, L)[0], 10 ** (np.polyfit(np.log(n), np.log(L), 1)[1] / fit_solution(n, L)[0])),
+                        "same log base"),
+    "line in linear space": (lambda n, L: (-np.polyfit(n, L, 1)[0], 1.0), "log space"),
+    "log n only (semi-log)": (lambda n, L: (-np.polyfit(np.log(n), L, 1)[0], 1.0), "log space"),
+    "curve fit on raw losses": (fit_in_linear_space, "log space"),
+}
+
+
+def test_fit_checker(capsys):
+    assert_checker_behaves(checks.check_fit_power_law, none, fit_solution, [w for w, _ in FIT_WRONGS.values()], capsys)
+    for wrong, says in FIT_WRONGS.values():
+        with rejects(capsys, says):
+            checks.check_fit_power_law(wrong)
+
+
+def pf_days(n_params, steps, batch_size, block_size):
+    return 6 * n_params * steps * batch_size * block_size / (1e15 * 86_400)
+
+
+PF_WRONGS = {
+    "2ND (forward only)": (lambda n, s, b, t: pf_days(n, s, b, t) / 3, "forward pass only"),
+    "tokens = steps x batch": (lambda n, s, b, t: pf_days(n, s, b, 1), "not batch_size"),
+    "FLOPs, not PF-days": (lambda n, s, b, t: 6 * n * s * b * t, "in FLOPs"),
+    "PF-seconds": (lambda n, s, b, t: 6 * n * s * b * t / 1e15, "petaflop/s-seconds"),
+    "PF-hours": (lambda n, s, b, t: 6 * n * s * b * t / 3.6e18, "petaflop/s-hours"),
+}
+
+
+def test_pf_days_checker(capsys):
+    assert_checker_behaves(checks.check_training_pf_days, none, pf_days, [w for w, _ in PF_WRONGS.values()], capsys)
+    for wrong, says in PF_WRONGS.values():
+        with rejects(capsys, says):
+            checks.check_training_pf_days(wrong)
