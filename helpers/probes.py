@@ -119,7 +119,7 @@ def group_gaps(p: torch.Tensor, groups: list[str], permutations: int = 10_000, s
     g = torch.Generator().manual_seed(seed)
     order = torch.rand(permutations, T, G, generator=g).argsort(-1)
     shuffled = gaps(p.expand(permutations, T, G).gather(-1, order))  # (permutations, G)
-    p_values = ((shuffled.abs() >= observed.abs() - 1e-12).float().mean(0) * permutations + 1) / (permutations + 1)
+    p_values = ((shuffled.abs() >= observed.abs() - 1e-6).float().mean(0) * permutations + 1) / (permutations + 1)
     rows = []
     for k, name in enumerate(groups):
         d = p[:, k] - (p.sum(1) - p[:, k]) / (G - 1)
@@ -145,5 +145,5 @@ def largest_gap(p: torch.Tensor, groups: list[str], permutations: int = 10_000, 
     g = torch.Generator().manual_seed(seed)
     order = torch.rand(permutations, T, G, generator=g).argsort(-1)
     null = max_gap(p.expand(permutations, T, G).gather(-1, order))
-    p_value = ((null >= max_gap(p) - 1e-12).float().sum().item() + 1) / (permutations + 1)
+    p_value = ((null >= max_gap(p) - 1e-6).float().sum().item() + 1) / (permutations + 1)
     return dict(high_group=groups[a], low_group=groups[b], gap=d.mean().item(), low=low, high=high, p_value=p_value)
