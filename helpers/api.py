@@ -5,30 +5,24 @@ OpenAI-compatible router; else a local ``transformers serve`` that this module s
 127.0.0.1, serving the offline SmolLM2-135M folder (``helpers.pretrained.model_dir()``).
 ``complete`` and ``chat`` wrap the two endpoints so every backend behaves the same way: stop
 sequences are cut from the text, usage (and a cost estimate on a paid backend) is printed, and the
-errors a learner meets become one line that says what to do.
+errors a learner meets become one line that says what to do. ``completion`` also returns each
+token's log-probability where the backend sends them (OpenAI does; ``transformers serve`` does not).
 """
 from __future__ import annotations
 
-import atexit
-import contextlib
-import json
+import math
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from .pretrained import DEFAULT_MODEL, model_dir
-from .settings import cache_dir
+from .local_server import LOCAL_MODEL, ApiError, LocalServer, local_server, served_folder  # noqa: F401
+from .prompts import few_shot_messages, few_shot_prompt, parse_label  # noqa: F401
 
 OPENAI_CHAT_MODEL = "gpt-4o-mini"
 OPENAI_COMPLETION_MODEL = "gpt-3.5-turbo-instruct"  # OpenAI's completions endpoint serves only this family
 HF_ROUTER_URL = "https://router.huggingface.co/v1"
 HF_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
-LOCAL_MODEL = "SmolLM2-135M-Instruct"  # the name the local server answers to
 LOCAL_CONTEXT = 8192  # SmolLM2's max_position_embeddings
 
 # USD per million tokens (input, output): OpenAI's list prices as published in 2025. Prices change;
@@ -37,167 +31,6 @@ PRICES_USD_PER_M = {
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-3.5-turbo-instruct": (1.50, 2.00),
 }
-
-
-class ApiError(RuntimeError):
-    """A request or a server failed; the message says why and what to do, in one line."""
-
-
-# --- the local server -----------------------------------------------------------------------------
-
-def _free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Make ``dst`` a symlink to ``src``; a hard link or a copy where symlinks are not allowed."""
-    for make in (os.symlink, os.link, shutil.copyfile):
-        try:
-            make(src, dst)
-            return
-        except OSError:
-            continue
-
-
-def served_folder(source: Path | None = None) -> Path:
-    """Return a folder named after LOCAL_MODEL that links the converted model's files, ready to serve.
-
-    Its generation_config samples by default (do_sample) as OpenAI does at temperature 1;
-    transformers' default would be greedy whatever temperature a request asks for.
-    """
-    source = Path(source or model_dir(DEFAULT_MODEL))
-    folder = cache_dir() / "served" / LOCAL_MODEL
-    if (folder / ".source").exists() and (folder / ".source").read_text() == str(source.resolve()):
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for f in source.iterdir():
-        if f.name != "generation_config.json":
-            _link_or_copy(f.resolve(), folder / f.name)
-    config = json.loads((source / "generation_config.json").read_text()) if (source / "generation_config.json").exists() else {}
-    config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
-    (folder / "generation_config.json").write_text(json.dumps(config, indent=1))
-    (folder / ".source").write_text(str(source.resolve()))
-    return folder
-
-
-def _fast_dtype() -> str:
-    """Return the precision the course picks for this machine's device (helpers.precision)."""
-    from .precision import choose_precision
-
-    return choose_precision().name
-
-
-class LocalServer:
-    """A ``transformers serve`` process on 127.0.0.1 serving one model folder; start() then stop()."""
-
-    def __init__(self, folder: Path | None = None, port: int | None = None, dtype: str | None = None):
-        self.folder = Path(folder) if folder else None  # None: the offline SmolLM2 (linked on start)
-        self.port = port
-        self.dtype = dtype
-        self.proc: subprocess.Popen | None = None
-        self.log_path: Path | None = None
-        self.start_seconds: float | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, timeout: float = 180.0) -> "LocalServer":
-        """Start the server, wait until it answers, and return self; ApiError with its log tail if not."""
-        folder = self.folder or served_folder()
-        self.port = self.port or _free_port()
-        self.dtype = self.dtype or _fast_dtype()
-        hub = cache_dir() / "hub"  # `/v1/models` scans the hub cache and fails if the folder is missing
-        hub.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, HF_HUB_CACHE=str(hub), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-        # half the cores: the server shares the machine with the notebook's kernel, and torch threads
-        # that outnumber free cores wait on each other (measured here: 0.6 vs 16.5 tokens/s on 2 cores)
-        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // 2)))
-        self.log_path = cache_dir() / "served" / f"server-{self.port}.log"
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-c", "import sys; from transformers.cli.transformers import main; "
-               "sys.argv[0] = 'transformers'; sys.exit(main())",
-               "serve", folder.name, "--host", "127.0.0.1", "--port", str(self.port), "--dtype", self.dtype]
-        started = time.perf_counter()
-        with open(self.log_path, "wb") as log:  # the child keeps its own handle
-            # run from the folder's parent so the model is named by its folder name (no machine path)
-            self.proc = subprocess.Popen(cmd, cwd=folder.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        atexit.register(self.stop)
-        deadline = started + timeout
-        while True:
-            if self.proc.poll() is not None:
-                code = self.proc.returncode
-                self.proc = None
-                raise ApiError(f"the local server exited (code {code}) before it answered; its log ends: "
-                               f"{self.log_tail()} — fix that, or set OPENAI_API_KEY / HF_TOKEN to use a remote backend")
-            if self._answers():
-                break
-            if time.perf_counter() > deadline:
-                tail = self.log_tail()
-                self.stop()
-                raise ApiError(f"the local server did not answer within {timeout:.0f} s (a busy machine?); "
-                               f"its log ends: {tail} — try again with a longer timeout")
-            time.sleep(0.25)
-        self.start_seconds = time.perf_counter() - started
-        return self
-
-    def _answers(self) -> bool:
-        """Return True when GET /v1/models answers 200 within a second."""
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/models", timeout=1.0) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def log_tail(self, lines: int = 3) -> str:
-        """Return the last non-empty lines of the server's log, joined on one line."""
-        if not self.log_path or not self.log_path.exists():
-            return "(no log)"
-        text = self.log_path.read_text(errors="replace").replace("\r", "\n")
-        # traceback frames name files on this machine and say little; the error lines say what broke
-        kept = [line.strip() for line in text.splitlines()
-                if line.strip() and not line.strip().startswith(("File ", "^", "~"))][-lines:]
-        return " | ".join(kept) or "(empty log)"
-
-    def stop(self) -> None:
-        """Stop the server process (politely, then by force) and wait until it is gone."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-    def client(self):
-        """Return an ``openai.OpenAI`` client that talks to this server."""
-        import openai
-
-        return openai.OpenAI(base_url=self.base_url, api_key="local", max_retries=0, timeout=300)
-
-    def __enter__(self) -> "LocalServer":
-        return self if self.proc else self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-@contextlib.contextmanager
-def local_server(folder: Path | None = None, dtype: str | None = None):
-    """Yield (client, model name) of a local server that stops when the ``with`` block ends."""
-    server = LocalServer(folder, dtype=dtype).start()
-    try:
-        print(f"backend: local transformers serve ({LOCAL_MODEL}, {server.dtype}, ready in {server.start_seconds:.1f} s)")
-        yield server.client(), LOCAL_MODEL
-    finally:
-        server.stop()
 
 
 _SERVER: LocalServer | None = None  # the one get_client() started; stopped at exit
@@ -384,53 +217,131 @@ def _report(client, model, response, prompt_text, text, seconds, verbose, usage)
         print(f"[{prompt} prompt + {completion} completion tokens{price}{how}, {seconds:.1f} s]")
 
 
-def complete(client, model: str, prompt: str, max_tokens: int = 32, temperature: float = 0.0, stop=None,
-             seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
-             retries: int = 3, base_delay: float = 2.0) -> str:
-    """Return the text the model writes after ``prompt`` (completions endpoint), cut at ``stop``.
+@dataclass
+class TokenLogprob:
+    """One generated token, its log-probability, and the most likely tokens at its position with theirs."""
+    token: str
+    logprob: float
+    top: list[tuple[str, float]] = field(default_factory=list)
 
-    One sample per call: the local server ignores ``n`` and ``logprobs``, so we use neither.
+    @property
+    def prob(self) -> float:
+        return math.exp(self.logprob)
+
+
+@dataclass
+class Completion:
+    """What a call returned: the text (cut at the stop sequences) and, where the backend sent them, its tokens."""
+    text: str
+    tokens: list[TokenLogprob] | None  # None: the backend returned no log-probabilities
+    finish_reason: str | None = None
+
+
+def _sampling_fields(temperature, top_p, frequency_penalty, presence_penalty, stop, seed) -> dict:
+    """Return the request's optional fields, leaving out those not set (so each backend uses its default)."""
+    fields = dict(temperature=temperature, top_p=top_p, frequency_penalty=frequency_penalty,
+                  presence_penalty=presence_penalty, stop=stop or None, seed=seed)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _completion_tokens(logprobs) -> list[TokenLogprob] | None:
+    """Return the tokens of a completions response's ``logprobs`` (None when it has none)."""
+    if logprobs is None or not getattr(logprobs, "tokens", None):
+        return None
+    tops = logprobs.top_logprobs or [{}] * len(logprobs.tokens)
+    return [TokenLogprob(t, lp, sorted((top or {}).items(), key=lambda kv: -kv[1]))
+            for t, lp, top in zip(logprobs.tokens, logprobs.token_logprobs, tops)]
+
+
+def _chat_tokens(logprobs) -> list[TokenLogprob] | None:
+    """Return the tokens of a chat response's ``logprobs.content`` (None when it has none)."""
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if not content:
+        return None
+    return [TokenLogprob(c.token, c.logprob, [(t.token, t.logprob) for t in (c.top_logprobs or [])]) for c in content]
+
+
+def _cut_tokens(tokens: list[TokenLogprob] | None, length: int) -> list[TokenLogprob] | None:
+    """Return the leading tokens whose text fits in the first ``length`` characters (the text after a stop cut)."""
+    if tokens is None:
+        return None
+    kept, used = [], 0
+    for t in tokens:
+        if used + len(t.token) > length:
+            break
+        kept.append(t)
+        used += len(t.token)
+    return kept
+
+
+def completion(client, model: str, prompt: str, max_tokens: int = 32, temperature: float = 0.0, stop=None,
+               seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
+               retries: int = 3, base_delay: float = 2.0, *, top_p: float | None = None,
+               frequency_penalty: float | None = None, presence_penalty: float | None = None,
+               logprobs: int | None = None) -> Completion:
+    """Return the ``Completion`` of ``prompt`` (completions endpoint): text cut at ``stop``, tokens if sent.
+
+    ``logprobs=n`` asks for each token's log-probability and the n most likely alternatives; a backend
+    that ignores it (``transformers serve`` does) gives ``tokens=None``. Settings left at None are not sent.
     """
     if not isinstance(prompt, str) or not prompt:
         raise ValueError("prompt must be a non-empty string")
     _check_context(client, prompt, max_tokens)
     name = completion_model(client, model)
     if name is None:  # no completions endpoint (the HF router): send the prompt as one user turn
-        return chat(client, model, [{"role": "user", "content": prompt}], max_tokens, temperature, stop, seed,
-                    verbose, usage, retries, base_delay)
-    extra = {"stop": stop} if stop else {}
-    if seed is not None:
-        extra["seed"] = seed
+        return chat_completion(client, model, [{"role": "user", "content": prompt}], max_tokens, temperature, stop,
+                               seed, verbose, usage, retries, base_delay, top_p=top_p, logprobs=logprobs,
+                               frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
+    extra = _sampling_fields(temperature, top_p, frequency_penalty, presence_penalty, stop, seed)
+    if logprobs:
+        extra["logprobs"] = logprobs
     start = time.perf_counter()
-    r = _call(client, name, client.completions.create, retries, base_delay, prompt=prompt,
-              max_tokens=max_tokens, temperature=temperature, **extra)
-    text = trim_stop(r.choices[0].text, stop)
+    r = _call(client, name, client.completions.create, retries, base_delay, prompt=prompt, max_tokens=max_tokens,
+              **extra)
+    choice = r.choices[0]
+    text = trim_stop(choice.text, stop)
     _report(client, name, r, prompt, text, time.perf_counter() - start, verbose, usage)
-    return text
+    tokens = _completion_tokens(getattr(choice, "logprobs", None)) if logprobs else None
+    return Completion(text, _cut_tokens(tokens, len(text)), choice.finish_reason)
 
 
-def chat(client, model: str, messages: list[dict], max_tokens: int = 64, temperature: float = 0.0, stop=None,
-         seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
-         retries: int = 3, base_delay: float = 2.0) -> str:
-    """Return the assistant's reply to ``messages`` (chat endpoint), cut at ``stop``."""
+def complete(client, model: str, prompt: str, max_tokens: int = 32, temperature: float = 0.0, stop=None,
+             seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
+             retries: int = 3, base_delay: float = 2.0, **settings) -> str:
+    """Return the text the model writes after ``prompt`` (completions endpoint), cut at ``stop``.
+
+    ``settings``: ``top_p``, ``frequency_penalty``, ``presence_penalty`` (see ``completion``).
+    """
+    return completion(client, model, prompt, max_tokens, temperature, stop, seed, verbose, usage, retries,
+                      base_delay, **settings).text
+
+
+def chat_completion(client, model: str, messages: list[dict], max_tokens: int = 64, temperature: float = 0.0,
+                    stop=None, seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
+                    retries: int = 3, base_delay: float = 2.0, *, top_p: float | None = None,
+                    frequency_penalty: float | None = None, presence_penalty: float | None = None,
+                    logprobs: int | None = None) -> Completion:
+    """Return the assistant's reply to ``messages`` (chat endpoint) as a ``Completion``, cut at ``stop``."""
     if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
         raise ValueError('messages must be a non-empty list of {"role": ..., "content": ...} dicts')
     prompt_text = "\n".join(m["content"] for m in messages)
     _check_context(client, prompt_text, max_tokens)
-    extra = {"stop": stop} if stop else {}
-    if seed is not None:
-        extra["seed"] = seed
+    extra = _sampling_fields(temperature, top_p, frequency_penalty, presence_penalty, stop, seed)
+    if logprobs:
+        extra.update(logprobs=True, top_logprobs=logprobs)
     start = time.perf_counter()
     r = _call(client, model, client.chat.completions.create, retries, base_delay, messages=messages,
-              max_tokens=max_tokens, temperature=temperature, **extra)
-    text = trim_stop(r.choices[0].message.content or "", stop)
+              max_tokens=max_tokens, **extra)
+    choice = r.choices[0]
+    text = trim_stop(choice.message.content or "", stop)
     _report(client, model, r, prompt_text, text, time.perf_counter() - start, verbose, usage)
-    return text
+    tokens = _chat_tokens(getattr(choice, "logprobs", None)) if logprobs else None
+    return Completion(text, _cut_tokens(tokens, len(text)), choice.finish_reason)
 
 
-def few_shot_prompt(description: str, examples, query: str, arrow: str = "=>") -> str:
-    """Return a GPT-3-style prompt: the task description, one ``x => y`` line per example, ``query =>``."""
-    lines = [description.strip(), ""] if description else []
-    lines += [f"{x} {arrow} {y}" for x, y in examples]
-    lines.append(f"{query} {arrow}")
-    return "\n".join(lines)
+def chat(client, model: str, messages: list[dict], max_tokens: int = 64, temperature: float = 0.0, stop=None,
+         seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
+         retries: int = 3, base_delay: float = 2.0, **settings) -> str:
+    """Return the assistant's reply to ``messages`` (chat endpoint), cut at ``stop`` (settings: see ``chat_completion``)."""
+    return chat_completion(client, model, messages, max_tokens, temperature, stop, seed, verbose, usage, retries,
+                           base_delay, **settings).text

@@ -1,4 +1,5 @@
-"""From logits to text: temperature, top-k, top-p (nucleus), greedy, stop sequences, a KV cache.
+"""From logits to text: temperature, top-k, top-p (nucleus), min-p, greedy, repetition penalties,
+stop sequences, a KV cache.
 
 One loop, ``generate``, serves every model in the course. A model takes token ids (B, T) and an
 optional cache and returns logits (B, T, vocab); with a cache it is fed only the new tokens.
@@ -45,6 +46,46 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Return logits keeping the tokens whose probability is at least min_p times the top token's."""
+    if not 0.0 <= min_p <= 1.0:
+        raise ValueError(f"min_p={min_p} is outside [0, 1]: use e.g. 0.05 (0 turns it off)")
+    probs = logits.softmax(dim=-1)
+    return logits.masked_fill(probs < min_p * probs.amax(dim=-1, keepdim=True), float("-inf"))
+
+
+def repetition_penalty(logits: torch.Tensor, ids: torch.Tensor, penalty: float) -> torch.Tensor:
+    """Return logits (B, V) with each token of ``ids`` (B, T) penalised once, as CTRL does (Keskar et al. 2019).
+
+    A positive logit is divided by ``penalty``, a negative one multiplied, so both become less likely.
+    """
+    seen = logits.gather(1, ids)  # (B, T)
+    return logits.scatter(1, ids, torch.where(seen > 0, seen / penalty, seen * penalty))
+
+
+def token_counts(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Return how often each token of the vocabulary occurs in each row of ``ids`` (B, T), as (B, vocab)."""
+    counts = torch.zeros(ids.size(0), vocab_size, dtype=torch.long, device=ids.device)
+    return counts.scatter_add_(1, ids, torch.ones_like(ids))
+
+
+def apply_penalties(logits: torch.Tensor, generated: torch.Tensor, frequency_penalty: float = 0.0,
+                    presence_penalty: float = 0.0) -> torch.Tensor:
+    """Return logits (B, V) lowered by OpenAI's frequency and presence penalties.
+
+    ``logit[j] -= count[j] * frequency_penalty + (count[j] > 0) * presence_penalty``, where ``count[j]``
+    is how often token j occurs in ``generated`` (B, T), the tokens sampled so far (not the prompt).
+    OpenAI accepts values from -2 to 2; negative values make repeats more likely.
+    """
+    for name, value in (("frequency_penalty", frequency_penalty), ("presence_penalty", presence_penalty)):
+        if not -2.0 <= value <= 2.0:
+            raise ValueError(f"{name}={value} is outside [-2, 2], OpenAI's range: use e.g. 0.5 (0 turns it off)")
+    if generated.size(1) == 0 or (frequency_penalty == 0 and presence_penalty == 0):
+        return logits
+    counts = token_counts(generated, logits.size(-1)).to(logits.dtype)  # (B, V)
+    return logits - counts * frequency_penalty - (counts > 0).to(logits.dtype) * presence_penalty
+
+
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                 greedy: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
     """Return the next token ids (B,) drawn from last-position logits (B, vocab)."""
@@ -59,12 +100,17 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, 
 def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int = 0,
              top_p: float = 1.0, greedy: bool = False, use_cache: bool = True,
              stop: Sequence[str] | None = None, decode: Callable[[list[int]], str] | None = None,
-             stop_ids: Sequence[int] = (), generator: torch.Generator | None = None) -> torch.Tensor:
+             stop_ids: Sequence[int] = (), generator: torch.Generator | None = None,
+             frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
+             record_logits: list | None = None) -> torch.Tensor:
     """Return idx (B, T) extended by up to max_new_tokens sampled tokens, (B, T + new).
 
     A row stops at a token in ``stop_ids`` or when its new text (``decode``) contains a string of
-    ``stop``; finished rows are padded with their last token (``generate_text`` trims them). With ``use_cache`` the model sees each token once (KV cache) while the text
-    fits in the context; past it, every step recomputes the last block_size tokens either way.
+    ``stop``; finished rows are padded with their last token (``generate_text`` trims them). With
+    ``use_cache`` the model sees each token once (KV cache) while the text fits in the context; past
+    it, every step recomputes the last block_size tokens either way. The penalties (``apply_penalties``)
+    count the tokens generated so far, and apply before the temperature, greedy included.
+    ``record_logits``, a list, receives each step's last-position logits (B, vocab) as the model gave them.
     """
     if idx.dim() != 2:
         raise ValueError(f"idx has shape {tuple(idx.shape)}: give (batch, time) ids, e.g. ids[None]")
@@ -85,7 +131,11 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
             if cache is not None:  # first step, or the text outgrew the context: positions are absolute,
                 cache = model.new_cache()  # so the window is recomputed from scratch (as without a cache)
             logits, _ = model(idx[:, -context:], cache=cache)  # (B, T, vocab)
-        next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, greedy, generator)  # (B,)
+        last = logits[:, -1, :].float()  # (B, vocab)
+        if record_logits is not None:
+            record_logits.append(last.cpu())
+        last = apply_penalties(last, idx[:, start:], frequency_penalty, presence_penalty)
+        next_id = sample_next(last, temperature, top_k, top_p, greedy, generator)  # (B,)
         next_id = torch.where(done, idx[:, -1], next_id)
         idx = torch.cat([idx, next_id[:, None]], dim=1)
         if stop_ids:
@@ -97,6 +147,21 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, temperature: float =
         if done.all():
             break
     return idx
+
+
+def token_probabilities(step_logits: Sequence[torch.Tensor], new_ids: Sequence[int], row: int = 0,
+                        top: int = 5) -> list[tuple[float, list[tuple[int, float]]]]:
+    """Return, for each generated token, (its probability, the ``top`` most likely tokens with theirs).
+
+    ``step_logits`` are what ``generate(record_logits=...)`` recorded; the probabilities are the
+    model's own (softmax of its logits), before penalties, temperature and filters changed them.
+    """
+    out = []
+    for logits, token in zip(step_logits, new_ids):
+        probs = logits[row].float().softmax(dim=-1)
+        best = probs.topk(min(top, probs.numel()))
+        out.append((probs[token].item(), list(zip(best.indices.tolist(), best.values.tolist()))))
+    return out
 
 
 def trim_at_stop(text: str, stop: Sequence[str] | None) -> str:

@@ -1,6 +1,7 @@
 """helpers.api: the real local server through the real openai client, and fake endpoints for errors."""
 import json
 import os
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,8 @@ import pytest
 
 from checker_asserts import assert_checker_behaves
 from helpers.checks import few_shot_prompting as checks
-from helpers.api import (LOCAL_MODEL, ApiError, LocalServer, chat, complete, few_shot_prompt, trim_stop)
+from helpers import playground
+from helpers.api import (LOCAL_MODEL, ApiError, LocalServer, chat, complete, completion, few_shot_prompt, trim_stop)
 from helpers.sentiment import labelled_reviews, load_movie_reviews
 
 
@@ -50,6 +52,32 @@ def test_unknown_model_is_one_line(server):
 def test_prompt_longer_than_context_is_refused_before_sending(server):
     with pytest.raises(ApiError, match="context"):
         complete(server.client(), LOCAL_MODEL, "word " * 9000, max_tokens=4)
+
+
+def test_local_server_sends_no_logprobs_and_ignores_presence_penalty(server):
+    client = server.client()
+    assert completion(client, LOCAL_MODEL, "The cat", max_tokens=2, logprobs=2, verbose=False).tokens is None
+    prompt = "The cat sat on the mat. The cat sat on the mat. The cat"
+    plain, presence, frequency = (complete(client, LOCAL_MODEL, prompt, max_tokens=16, verbose=False, **kw)
+                                  for kw in ({}, dict(presence_penalty=2.0), dict(frequency_penalty=1.0)))
+    assert presence == plain  # what notebook 10 tells the learner: the local server ignores it
+    assert frequency != plain  # ... and turns this one into a repetition penalty
+
+
+def test_playground_on_the_api_disables_what_the_backend_cannot_do(server):
+    backend = playground.ApiBackend(server.client(), LOCAL_MODEL)
+    assert set(backend.unsupported) == {"top_k", "show_probabilities"} and "presence_penalty" in backend.note
+    settings = playground.Settings(temperature=0, max_tokens=6, show_probabilities=True)
+    result = playground.run(backend, "Q: What is the capital of Italy?\nA:", settings)
+    assert result.prompt.startswith("Q: What is the capital of Italy?\nA:") and result.continuation
+    assert result.tokens is None and "no log-probabilities" in result.note
+    with pytest.raises(ValueError, match="top_k=5: the OpenAI API has no top-k"):
+        playground.run(backend, "Hi", playground.Settings(top_k=5))
+    pg = playground.Playground(backend, prompt="Q: What is the capital of France?\nA:")
+    assert pg.controls["show_probabilities"].disabled and pg.controls["top_k"].disabled
+    before = pg.prompt.value
+    pg.button.click()
+    assert pg.prompt.value.startswith(before) and len(pg.prompt.value) > len(before)
 
 
 def test_stop_leaves_no_process_and_closes_the_port(server):
@@ -98,6 +126,45 @@ def _fake_endpoint(status, error):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{httpd.server_address[1]}/v1", api_key="sk-bad", max_retries=0)
     return httpd, handler, client
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A fake completions endpoint that answers 200 with OpenAI's legacy log-probabilities."""
+    body = {"id": "x", "object": "text_completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "text": " Rome.\nQ:", "finish_reason": "stop", "logprobs": {
+                "tokens": [" Rome", ".", "\n", "Q", ":"], "token_logprobs": [-0.1, -0.5, -1.0, -0.2, -0.1],
+                "top_logprobs": [{" Rome": -0.1, " Milan": -2.5}, {".": -0.5, "!": -1.2}, {"\n": -1.0},
+                                 {"Q": -0.2}, {":": -0.1}], "text_offset": [0, 5, 6, 7, 8]}}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}}
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(self.body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_logprobs_are_read_and_cut_with_the_text_at_the_stop():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{httpd.server_address[1]}/v1", api_key="x", max_retries=0)
+        c = completion(client, "m", "Q: capital of Italy?\nA:", max_tokens=5, stop=["\n"], logprobs=2, verbose=False)
+        assert c.text == " Rome." and [t.token for t in c.tokens] == [" Rome", "."]
+        assert c.tokens[0].prob == pytest.approx(0.9048, abs=1e-4) and c.tokens[0].top[1] == (" Milan", -2.5)
+        backend = playground.ApiBackend(client, "m")
+        assert "show_probabilities" not in backend.unsupported
+        result = playground.run(backend, "Q: capital of Italy?\nA:",
+                                playground.Settings(stop=("\n",), show_probabilities=True))
+        assert [t.text for t in result.tokens] == [" Rome", "."] and result.tokens[1].alternatives[1][0] == "!"
+    finally:
+        httpd.shutdown()
 
 
 def test_wrong_key_gives_one_line_with_the_fix():
@@ -159,8 +226,6 @@ def few_shot_messages(description, examples, query):
 
 
 def parse_label(reply, labels):
-    import re
-
     for word in re.findall(r"[a-z]+", reply.lower()):
         if word in labels:
             return word
@@ -168,12 +233,33 @@ def parse_label(reply, labels):
 
 
 def test_check_few_shot_messages(capsys):
+    def swapped(d, e, q):  # the example's answer as the user's turn
+        return [{"role": "system", "content": d}] + [m for x, y in e for m in (
+            {"role": "assistant", "content": x}, {"role": "user", "content": y})] + [{"role": "user", "content": q}]
+
     wrongs = [lambda d, e, q: few_shot_messages(d, e, q)[1:],  # no system turn
-              lambda d, e, q: [{"role": "user", "content": d + " " + q}]]
+              lambda d, e, q: [{"role": "user", "content": d + " " + q}],  # everything in one turn
+              swapped,
+              lambda d, e, q: few_shot_messages(d, e, q)[:-1],  # the query left out
+              lambda d, e, q: [{"role": "user", "content": d}] + few_shot_messages(d, e, q)[1:]]  # description as user
     assert_checker_behaves(checks.check_few_shot_messages, lambda d, e, q: None, few_shot_messages, wrongs, capsys)
 
 
 def test_check_parse_label(capsys):
+    def last_label(r, labels):
+        found = [w for w in re.findall(r"[a-z]+", r.lower()) if w in labels]
+        return found[-1] if found else None
+
+    def substring_in_label_order(r, labels):
+        return next((label for label in labels if label in r.lower()), None)
+
+    def first_occurrence(r, labels):  # substrings: "negatively" counts as "negative"
+        hits = [(r.lower().find(label), label) for label in labels if label in r.lower()]
+        return min(hits)[1] if hits else None
+
     wrongs = [lambda r, labels: r.strip().lower() or None,  # exact match only
-              lambda r, labels: "positive"]
+              lambda r, labels: "positive",
+              last_label, substring_in_label_order, first_occurrence,
+              lambda r, labels: parse_label(r, labels) or "",  # "" instead of None
+              lambda r, labels: next((w for w in re.findall(r"[A-Za-z]+", r) if w in labels), None)]  # case-sensitive
     assert_checker_behaves(checks.check_parse_label, lambda r, labels: None, parse_label, wrongs, capsys)

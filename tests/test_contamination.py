@@ -39,3 +39,20 @@ def test_bad_input_is_a_one_line_error(model_and_tokenizer):
         token_logprobs(model, tokenizer, "")
     with pytest.raises(ValueError, match="between 0"):
         min_k_prob(model, tokenizer, "Shall I compare thee", k=0)
+
+
+def test_famous_texts_score_above_fresh_ones_of_the_same_kind(model_and_tokenizer):
+    from helpers import contamination
+
+    model, tokenizer = model_and_tokenizer
+    famous = contamination.famous_texts()
+    assert famous["Sonnet 18"].startswith("Shall I compare thee") and famous["Hamlet"].startswith("To be, or not to be")
+    texts = {**famous, **contamination.FRESH}
+    n = contamination.same_length(tokenizer, texts)
+    assert n == min(len(tokenizer.encode(t, add_special_tokens=False)) for t in texts.values()) >= 100
+    scores = {name: min_k_prob(model, tokenizer, text, max_tokens=n) for name, text in texts.items()}
+    # what notebook 10 reports for SmolLM2: every famous text above every text written for the course
+    assert min(scores[k] for k in famous) > max(scores[k] for k in contamination.FRESH)
+    shuffled = contamination.shuffled_words(famous["Sonnet 18"])
+    assert sorted(shuffled.split()) == sorted(famous["Sonnet 18"].split()) and shuffled != famous["Sonnet 18"]
+    assert shuffled.count("\n") == famous["Sonnet 18"].count("\n")

@@ -4,6 +4,9 @@ from checker_asserts import assert_checker_behaves
 import torch
 
 from helpers.checks import decoding as checks
+from helpers.checks.decoding import _attend
+from helpers.kv_cache import attention_with_cache
+from helpers.sampling import top_p_filter
 
 
 def min_p(logits, min_p):
@@ -28,7 +31,43 @@ def _penalise_every_occurrence(logits, ids, penalty):
     return out
 
 
+def _top_p_sorted_order(logits, p):
+    sorted_logits, _ = logits.sort(dim=-1, descending=True)
+    probs = sorted_logits.softmax(-1)
+    return sorted_logits.masked_fill(probs.cumsum(-1) - probs >= p, float("-inf"))  # never scattered back
+
+
+def _top_p_drops_crossing(logits, p):
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    drop = sorted_logits.softmax(-1).cumsum(-1) > p  # off by one: the token that reaches p goes too
+    return logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+
+
+def _top_p_unsorted(logits, p):
+    probs = logits.softmax(-1)
+    return logits.masked_fill(probs.cumsum(-1) - probs >= p, float("-inf"))
+
+
+def _top_p_wrong_axis(logits, p):
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    probs = sorted_logits.softmax(0)
+    drop = probs.cumsum(-1) - probs >= p
+    return logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+
+
 CASES = [
+    (checks.check_top_p, lambda logits, p: None, top_p_filter, [
+        _top_p_drops_crossing, _top_p_unsorted, _top_p_sorted_order, _top_p_wrong_axis,
+        lambda logits, p: top_p_filter(logits, p).softmax(-1),  # probabilities instead of logits
+        lambda logits, p: torch.where(torch.isfinite(top_p_filter(logits, p)), logits / 2, float("-inf")),  # kept rescaled
+    ]),
+    (checks.check_attention_with_cache, lambda attn, x, cache: None, attention_with_cache, [
+        lambda attn, x, cache: _attend(attn, x, cache, scale=False),  # no 1/sqrt(D)
+        lambda attn, x, cache: _attend(attn, x, cache, masked=False),  # sees the future in the prefill
+        lambda attn, x, cache: _attend(attn, x, cache, offset=False),  # tril() ignores the cached length
+        lambda attn, x, cache: _attend(attn, x, cache, softmax_dim=-2),  # softmax over the queries
+        lambda attn, x, cache: _attend(attn, x, cache, use_cache=False),  # never appends to the cache
+    ]),
     (checks.check_min_p, lambda logits, p: None, min_p, [
         lambda logits, p: logits.masked_fill(logits.softmax(-1) < p, float("-inf")),  # absolute threshold
         lambda logits, p: logits.masked_fill(logits < p * logits.amax(-1, keepdim=True), float("-inf")),  # on logits

@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import exercise, not_done, passed
 
 
-@exercise()
+@exercise(fallback="helpers.prompts.few_shot_messages")
 def check_few_shot_messages(messages_fn) -> None:
     """Check messages_fn(description, examples, query): system turn, one user/assistant pair per example, user query."""
     cases = [("Translate English to French.", [("cheese", "fromage"), ("sea otter", "loutre de mer")], "plush giraffe"),
@@ -30,18 +30,22 @@ def check_few_shot_messages(messages_fn) -> None:
     passed("examples become prior user/assistant turns, as the chat endpoint expects")
 
 
-@exercise()
+@exercise(fallback="helpers.prompts.parse_label")
 def check_parse_label(parse_fn) -> None:
     """Check parse_fn(reply, labels) -> the label a free-form reply names first, or None."""
     labels = ("positive", "negative")
     cases = [(" positive", "positive"), ("Negative.", "negative"), ("The sentiment is negative.", "negative"),
              ("**Positive**", "positive"), ("  POSITIVE\n\nReview:", "positive"), ("neutral", None), ("", None),
-             ("Positive, not negative", "positive"), ("Not sure; negative I think", "negative")]
+             ("Positive, not negative", "positive"), ("Not sure; negative I think", "negative"),
+             ("The review is negative, not positive.", "negative"), ("Negatively put? No: positive.", "positive")]
     for reply, want in cases:
         got = parse_fn(reply, labels)
         if got is None and want is not None:
             if not_done(parse_fn(" positive", labels), "lower-case the reply, split it into words without "
                                                        "punctuation, return the first word that is a label"):
                 return
-        assert got == want, f"parse_label({reply!r}) should be {want!r}, got {got!r}"
+        assert not (want is None and got == ""), \
+            f"parse_label({reply!r}) gave '': return None when no word is a label, so that a caller can test `is None`"
+        assert got == want, f"parse_label({reply!r}) should be {want!r}, got {got!r}" + (
+            ": a label must be a whole word, and the first one in the reply wins" if want and got else "")
     passed("free-form replies map to labels (or None), so chat answers can be scored too")
