@@ -171,18 +171,20 @@ def document_starts(ids: torch.Tensor, eot: int, block_size: int) -> torch.Tenso
     return starts[starts <= len(ids) - block_size - 1]
 
 
-def get_batch(ids: torch.Tensor, starts: torch.Tensor, batch_size: int, block_size: int, at_starts: int,
+def get_batch(ids: torch.Tensor, starts: torch.Tensor, batch_size: int, block_size: int, doc_start_share: float,
               generator: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (x, y), each (B, T): ``at_starts`` windows begin at a document start, the others anywhere.
+    """Return (x, y), each (B, T): a ``doc_start_share`` of the windows begin at a document start.
 
     Random windows alone almost never put a document's first token at position 0, so a model
-    trained on them has never begun a text from its start marker; the first rows fix that.
+    trained on them has never begun a text from its start marker; the first rows fix that. The
+    share is exact when share × B is whole (2 of 8 for 0.25), else right on average.
     """
     if len(ids) <= block_size:
         raise ValueError(f"the dataset has {len(ids)} tokens, fewer than one window of {block_size} + 1: "
                          f"use more text or a smaller block_size")
-    at_doc = starts[torch.randint(len(starts), (at_starts,), generator=generator)] if len(starts) else \
-        torch.zeros(0, dtype=torch.long)
+    wanted = doc_start_share * batch_size
+    at_starts = int(wanted) + int(torch.rand((), generator=generator) < wanted - int(wanted))
+    at_doc = starts[torch.randint(len(starts), (at_starts,), generator=generator)]
     anywhere = torch.randint(len(ids) - block_size, (batch_size - len(at_doc),), generator=generator)
     offsets = torch.cat([at_doc, anywhere]).tolist()
     x = torch.stack([ids[s:s + block_size] for s in offsets])
@@ -298,7 +300,6 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
     history.device, history.precision = str(device), precision.name
     ids = encode_dataset(tokenizer, dataset)
     starts = document_starts(ids, end_of_text_id(tokenizer), block_size)
-    at_starts = round(doc_start_share * batch_size)
     batches = torch.Generator().manual_seed(seed)
     optimizer = configure_optimizer(model, cfg)
     if state is not None:  # the same moments and the same next batches as if the run had never stopped
@@ -328,7 +329,7 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
         lr = scheduled_lr(i, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = get_batch(ids, starts, batch_size, block_size, at_starts, batches, device)  # (B, T) each
+        x, y = get_batch(ids, starts, batch_size, block_size, doc_start_share, batches, device)  # (B, T) each
         with precision.autocast():
             logits = logits_of(model, x)  # (B, T, vocab)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())

@@ -56,12 +56,14 @@ def test_document_starts_and_batches_that_begin_there(tiny_folder):
     assert starts[0] == 0 and all(ids[s - 1] == eot for s in starts[1:].tolist())
     assert len(starts) == 3 and (starts <= len(ids) - 5).all()
     g = torch.Generator().manual_seed(0)
-    x, y = get_batch(ids, starts, batch_size=8, block_size=4, at_starts=3, generator=g, device="cpu")
+    x, y = get_batch(ids, starts, batch_size=8, block_size=4, doc_start_share=3 / 8, generator=g, device="cpu")
     first = tokenizer.encode("<|startoftext|>", add_special_tokens=False)[0]  # "<" of the spelled-out marker
     assert x.shape == y.shape == (8, 4) and torch.equal(x[:, 1:], y[:, :-1])
     assert all(row[0] == first for row in x[:3].tolist())  # the first rows begin at a document start
+    rows = [get_batch(ids, starts, 1, 4, 0.25, g, "cpu")[0][0, 0] == first for _ in range(400)]
+    assert 0.15 < sum(rows) / 400 < 0.4  # a quarter of single-window batches, on average
     with pytest.raises(ValueError, match="fewer than one window"):
-        get_batch(ids[:4], starts, 2, 4, 1, g, "cpu")
+        get_batch(ids[:4], starts, 2, 4, 0.5, g, "cpu")
 
 
 def test_bad_doc_start_share_is_a_one_line_error(tiny_folder, texts, tmp_path):
