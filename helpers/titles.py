@@ -256,16 +256,20 @@ def to_documents(texts: list[str], context: str | list[str] | None = None) -> li
     return [make_document(text, label) for text, label in zip(texts, context)]
 
 
-def parse_sample(sample: str) -> tuple[str | None, str | None]:
+def parse_sample(sample: str, labels=None) -> tuple[str | None, str | None]:
     """Return (label, title) of a sample generated after ``<|startoftext|>`` without ``truncate``.
 
-    The title is the text before the first ``<|endoftext|>``, its ``[label] `` prefix split off;
-    it is None when the sample never closed its document (no end marker) or left it empty.
+    The title is the text before the first ``<|endoftext|>``, its ``[label] `` prefix split off.
+    It is None when the sample never closed its document (no end marker), left it empty, or, if
+    ``labels`` are given (the categories every training document began with), did not begin with
+    ``[one of them] ``: then the model did not start a document, it continued some other text.
     """
     if END not in sample:
         return None, None
     text = sample.split(END, 1)[0]
-    match = re.match(r"\s*\[([^\]\n]*)\]\s?(.*)", text, re.S)
+    match = re.match(r"\[([^\]\n]*)\] (.*)", text, re.S)
     label, title = (match[1], match[2]) if match else (None, text)
     title = " ".join(title.split())
-    return label, (title or None) if START not in title else None
+    if not title or START in title or (labels is not None and label not in set(labels)):
+        return label, None
+    return label, title

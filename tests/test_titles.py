@@ -247,3 +247,8 @@ def test_make_document_and_parse_sample():
     assert titles.parse_sample("A title without a label<|endoftext|>") == (None, "A title without a label")
     assert titles.parse_sample("[politics] never closed") == (None, None)  # no end marker within `length`
     assert titles.parse_sample("[politics] <|endoftext|>") == ("politics", None)  # closed, but empty
+    labels = ["politics", "rarepuppers"]
+    assert titles.parse_sample("[politics] Senate votes<|endoftext|>", labels) == ("politics", "Senate votes")
+    # the tail of some other text, closed: not a title when every document began with a label
+    assert titles.parse_sample("-Facing-The-Mire<|endoftext|><|startoftext|>[politics] x", labels) == (None, None)
+    assert titles.parse_sample("[news] Senate votes<|endoftext|>", labels) == ("news", None)
