@@ -1,7 +1,4 @@
-"""Fine-tuning a pretrained model: LoRA adapters, named runs, and gpt-2-simple's workflow (Part III, V).
-
-LoRA (Hu et al. 2021) freezes the pretrained weights W and learns a low-rank change B·A beside
-them, so W·x becomes W·x + (alpha / r)·B·A·x with A (r × in) and B (out × r), B starting at zero.
+"""Fine-tuning a pretrained model on your texts: gpt-2-simple's workflow with LoRA (Part III).
 
 The workflow follows gpt-2-simple (Max Woolf's package for fine-tuning GPT-2), rewritten for any
 causal LM and our sampling loop:
@@ -10,15 +7,17 @@ causal LM and our sampling loop:
     model, history = finetune(model, tokenizer, texts, run_name="sonnets", steps=200)
     generate(model, tokenizer, prefix="Shall I", nsamples=4, batch_size=2, length=64)
     model, tokenizer = load_run("sonnets")          # later, in another session
+    model, history = finetune(model, tokenizer, texts, run_name="sonnets", steps=100, restore_from="latest")
+
+From a shell: ``python -m helpers.finetune finetune texts.txt --run-name sonnets --steps 200`` and
+``python -m helpers.finetune generate --run-name sonnets --prefix "Shall I"`` (helpers.finetune_cli).
+LoRA itself is in helpers.lora; run folders and their Google Drive copies in helpers.runs.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,45 +26,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import sampling
-from .train import History, TrainConfig, configure_optimizer, get_batch
+from .lora import add_lora, trainable_parameters  # noqa: F401  (gpt-2-simple-style: one import for the workflow)
+from .runs import (RUN_INFO, base_name, copy_run_from_drive, copy_run_to_drive, forget_gguf,  # noqa: F401
+                   load_run, load_run_files, load_training_state, run_folder, save_run)
+from .train import History, TrainConfig, configure_optimizer
 from .train import learning_rate as scheduled_lr  # warmup + cosine; `learning_rate` is finetune's argument
-
-# peft calls a transformers method that transformers 5 deprecates; nothing for a learner to act on
-_PEFT_DEPRECATION = dict(message=".*is_gradient_checkpointing.*", category=FutureWarning)
-warnings.filterwarnings("ignore", **_PEFT_DEPRECATION)
 
 END_OF_TEXT = "<|endoftext|>"
 SEPARATOR = "=" * 20  # printed after each sample, as gpt-2-simple did
-RUN_INFO = "run.json"
-
-
-def add_lora(model, r: int = 8, alpha: int = 16, dropout: float = 0.0,
-             targets: tuple[str, ...] = ("q_proj", "v_proj"), trainable_tokens=None):
-    """Return ``model`` wrapped by ``peft`` with LoRA adapters on ``targets``; only they train.
-
-    ``trainable_tokens`` (token ids, e.g. from ``add_tokens``) makes those embedding rows train too
-    (peft's trainable_token_indices; with tied embeddings the output rows follow).
-    """
-    from peft import LoraConfig, get_peft_model
-
-    if r < 1:
-        raise ValueError(f"r={r}: the LoRA rank is a positive number of directions, e.g. 8")
-    extra = {}
-    if trainable_tokens:
-        embedding = model.get_input_embeddings()
-        name = next(n for n, m in model.named_modules() if m is embedding).rsplit(".", 1)[-1]
-        extra["trainable_token_indices"] = {name: [int(i) for i in trainable_tokens]}
-    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets),
-                        task_type="CAUSAL_LM", **extra)
-    with warnings.catch_warnings():  # also where a test runner resets the filters
-        warnings.filterwarnings("ignore", **_PEFT_DEPRECATION)
-        return get_peft_model(model, config)
-
-
-def trainable_parameters(model) -> tuple[int, int]:
-    """Return (trainable, total) parameter counts of ``model``."""
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return trainable, sum(p.numel() for p in model.parameters())
+DOC_START_SHARE = 0.25  # share of each batch's windows that begin at a document start (measured in notebook 09)
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -172,102 +141,7 @@ def generate_to_file(model, tokenizer, destination_path: str | Path = "generated
     return path
 
 
-# --- named runs ----------------------------------------------------------------------------------
-
-def _run_names(checkpoint_dir: Path) -> list[str]:
-    """Return the names of the saved runs under ``checkpoint_dir``."""
-    if not checkpoint_dir.is_dir():
-        return []
-    return sorted(p.name for p in checkpoint_dir.iterdir() if (p / RUN_INFO).exists())
-
-
-def _run_folder(run_name: str, checkpoint_dir: str | Path) -> Path:
-    """Return the folder of an existing run; one-line error listing the runs that exist otherwise."""
-    checkpoint_dir = Path(checkpoint_dir)
-    folder = checkpoint_dir / run_name
-    if not (folder / RUN_INFO).exists():
-        runs = _run_names(checkpoint_dir)
-        listed = ", ".join(repr(r) for r in runs) if runs else "none"
-        raise FileNotFoundError(f"no run {run_name!r} in {checkpoint_dir}/ (runs there: {listed}): "
-                                f"pick one of those, or train it with finetune(..., run_name={run_name!r})")
-    return folder
-
-
-def _base_name(model) -> str:
-    """Return the name load_pretrained knows this model by: the offline default's name, or its hub id."""
-    from .pretrained import OFFLINE_MODELS, converted_dir
-
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    path = str(base.config._name_or_path)
-    for name in OFFLINE_MODELS:
-        if Path(path).resolve() == (converted_dir(name) / "model").resolve():
-            return name
-    return path
-
-
-def _forget_gguf(model) -> None:
-    """Drop a GGUF-conversion marker (the weights are plain fp32) that makes save_pretrained refuse."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if getattr(getattr(base, "hf_quantizer", None), "quantization_config", None) is not None and \
-            str(base.hf_quantizer.quantization_config.quant_method).endswith("gguf"):
-        base.hf_quantizer = None
-        if hasattr(base.config, "quantization_config"):
-            del base.config.quantization_config
-
-
-def save_run(model, tokenizer, folder: str | Path, info: dict) -> Path:
-    """Save a run (model or adapter, tokenizer, run.json) to ``folder`` atomically; return the folder."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp, old = folder.with_name(folder.name + ".part"), folder.with_name(folder.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    _forget_gguf(model)
-    if hasattr(model, "peft_config"):
-        model.save_pretrained(tmp, save_embedding_layers=False)  # only the adapter (and trained token rows)
-    else:
-        model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / RUN_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    # written aside, then swapped in: an interrupted save never leaves half a run behind
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
-
-
-def _load(folder: Path, trainable: bool, device=None):
-    """Return (model, tokenizer, info) of the run saved in ``folder``."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .pretrained import load_pretrained
-    from .settings import get_device
-
-    info = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    device = device or get_device()
-    if info["method"] == "full":
-        model = AutoModelForCausalLM.from_pretrained(folder).to(device)
-    else:
-        base, _ = load_pretrained(info["base_model"], device=device)
-        if len(tokenizer) != base.get_input_embeddings().weight.size(0):  # the run added tokens
-            base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", **_PEFT_DEPRECATION)
-            model = PeftModel.from_pretrained(base, folder, is_trainable=trainable)
-    _forget_gguf(model)
-    return model.eval(), tokenizer, info
-
-
-def load_run(run_name: str, checkpoint_dir: str | Path = "checkpoint", device=None):
-    """Return (model, tokenizer) of a saved run: a peft model (LoRA) or a full model, in eval mode."""
-    model, tokenizer, _ = _load(_run_folder(run_name, checkpoint_dir), trainable=False, device=device)
-    return model, tokenizer
-
-
-# --- fine-tuning ---------------------------------------------------------------------------------
+# --- the training data: one token stream, windows, document starts ----------------------------------
 
 def encode_dataset(tokenizer, dataset) -> torch.Tensor:
     """Return the token ids (N,) of a list of texts (end-of-text between them) or a text file's path."""
@@ -291,39 +165,94 @@ def encode_dataset(tokenizer, dataset) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
+def document_starts(ids: torch.Tensor, eot: int, block_size: int) -> torch.Tensor:
+    """Return the positions where a document begins (0 and after each end-of-text) and a window fits."""
+    starts = torch.cat([torch.zeros(1, dtype=torch.long), (ids[:-1] == eot).nonzero().flatten() + 1])
+    return starts[starts <= len(ids) - block_size - 1]
+
+
+def get_batch(ids: torch.Tensor, starts: torch.Tensor, batch_size: int, block_size: int, doc_start_share: float,
+              generator: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (x, y), each (B, T): a ``doc_start_share`` of the windows begin at a document start.
+
+    Random windows alone almost never put a document's first token at position 0, so a model
+    trained on them has never begun a text from its start marker; the first rows fix that. The
+    share is exact when share × B is whole (2 of 8 for 0.25), else right on average.
+    """
+    if len(ids) <= block_size:
+        raise ValueError(f"the dataset has {len(ids)} tokens, fewer than one window of {block_size} + 1: "
+                         f"use more text or a smaller block_size")
+    wanted = doc_start_share * batch_size
+    at_starts = int(wanted) + int(torch.rand((), generator=generator) < wanted - int(wanted))
+    at_doc = starts[torch.randint(len(starts), (at_starts,), generator=generator)]
+    anywhere = torch.randint(len(ids) - block_size, (batch_size - len(at_doc),), generator=generator)
+    offsets = torch.cat([at_doc, anywhere]).tolist()
+    x = torch.stack([ids[s:s + block_size] for s in offsets])
+    y = torch.stack([ids[s + 1:s + block_size + 1] for s in offsets])
+    return x.to(device), y.to(device)
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------
+
 def train_config(steps: int, batch_size: int = 4, block_size: int = 128, learning_rate: float | None = None,
                  warmup: int | None = None, method: str = "lora", **kwargs) -> TrainConfig:
     """Return the TrainConfig ``finetune`` uses: its schedule is ``helpers.train.learning_rate(step, cfg)``.
 
-    Defaults: learning rate 1e-3 for LoRA, 5e-5 for full fine-tuning; warmup a tenth of the steps;
-    cosine down to a tenth of the peak; no weight decay (the pretrained weights are not pulled to 0).
+    ``steps`` is where the schedule ends (finetune's ``total_steps``). Defaults: learning rate 1e-3
+    for LoRA, 5e-5 for full fine-tuning; warmup a tenth of the steps; cosine down to a tenth of the
+    peak; no weight decay (the pretrained weights are not pulled to 0).
     """
     lr = learning_rate or (1e-3 if method == "lora" else 5e-5)
     return TrainConfig(steps=steps, batch_size=batch_size, block_size=block_size, lr=lr, min_lr=lr / 10,
                        warmup=max(1, steps // 10) if warmup is None else warmup, weight_decay=0.0, **kwargs)
 
 
-def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: str | Path = "checkpoint",
-             steps: int = 1000, batch_size: int = 4, block_size: int = 128, learning_rate: float | None = None,
-             warmup: int | None = None, method: str = "lora", lora_r: int = 8,
-             lora_targets: tuple[str, ...] = ("q_proj", "v_proj"), train_tokens=None,
-             restore_from: str = "fresh", dtype: str | None = None, save_every: int = 500, sample_every: int = 0,
-             sample_prefix: str | None = None, sample_length: int = 64, seed: int = 0, progress: bool = True):
-    """Fine-tune ``model`` on ``dataset`` for ``steps`` steps; return (model, history).
+def _restore(folder: Path, method: str, steps: int, total_steps: int | None, progress: bool):
+    """Return (model, tokenizer, info, state, total_steps) of a saved run to continue."""
+    saved = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))
+    if saved["method"] != method:
+        raise ValueError(f"run {folder.name!r} was trained with method={saved['method']!r}: "
+                         f"continue it with the same method, or use restore_from='fresh'")
+    model, tokenizer, info = load_run_files(folder, trainable=True)
+    state = load_training_state(folder)
+    start, planned = info["step"], info.get("settings", {}).get("total_steps", info["step"])
+    if total_steps is None:
+        total_steps = max(planned, start + steps)
+        if start + steps > planned and progress:
+            print(f"run {folder.name!r} planned its schedule for {planned} steps; this call goes to step "
+                  f"{start + steps}, so the cosine is stretched to end there (the rate rises again)")
+    if state is None and progress:
+        print(f"run {folder.name!r} was saved without its optimizer state: AdamW starts afresh")
+    return model, tokenizer, info, state, total_steps
 
-    ``dataset``: a list of texts (joined with the end-of-text token) or a text file's path; each
-    step trains on ``batch_size`` random windows of ``block_size`` + 1 tokens. ``method="lora"``
-    wraps the model with ``add_lora`` on ``lora_targets`` (``train_tokens``: ids whose embedding rows
-    train too, e.g. from ``add_tokens``); ``"full"`` trains every weight (meant for a GPU). AdamW, warmup then
-    cosine over this call's steps, gradients clipped at 1; ``dtype`` None/"auto" picks the device's
+
+def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: str | Path = "checkpoint",
+             steps: int = 1000, total_steps: int | None = None, batch_size: int = 4, block_size: int = 128,
+             learning_rate: float | None = None, warmup: int | None = None, method: str = "lora", lora_r: int = 8,
+             lora_targets: tuple[str, ...] = ("q_proj", "v_proj"), train_tokens=None,
+             doc_start_share: float = DOC_START_SHARE, restore_from: str = "fresh", dtype: str | None = None,
+             save_every: int = 500, sample_every: int = 0, sample_prefix: str | None = None, sample_length: int = 64,
+             seed: int = 0, progress: bool = True):
+    """Fine-tune ``model`` on ``dataset`` for ``steps`` optimizer steps; return (model, history).
+
+    ``dataset``: a list of texts (joined with the end-of-text token) or a text file's path. Each
+    step trains on ``batch_size`` windows of ``block_size`` + 1 tokens: a ``doc_start_share`` of
+    them begin where a document begins, the rest anywhere. ``method="lora"`` wraps the model with
+    ``add_lora`` on ``lora_targets`` (``train_tokens``: ids whose embedding rows train too, e.g.
+    from ``add_tokens``); ``"full"`` trains every weight (meant for a GPU). AdamW, warmup then
+    cosine to a tenth of the peak, gradients clipped at 1; ``dtype`` None/"auto" picks the device's
     precision (``helpers.precision``), or give "float32", "bfloat16", "float16".
-    The run is saved to ``checkpoint_dir/run_name/`` every ``save_every`` steps and at the end.
-    ``restore_from="latest"`` continues that saved run (its weights, tokenizer, step count and
-    history; the optimizer starts afresh, hence the warmup); ``"fresh"`` starts from ``model``.
+
+    The run is saved to ``checkpoint_dir/run_name/`` every ``save_every`` steps and at the end,
+    with the optimizer's and the batch sampler's state. ``restore_from="latest"`` continues it:
+    ``steps`` more steps (gpt-2-simple's meaning), from the saved weights, optimizer moments, step
+    count, history and place in the schedule. The schedule ends at ``total_steps``: by default at
+    the end of this call on a fresh run, and where the saved run planned it on a restore (stretched
+    if this call goes further). To split one run into several calls exactly, give the first call
+    ``total_steps`` (e.g. steps=100, total_steps=300, then steps=200 with restore_from="latest").
     ``model`` itself is trained in place (LoRA wraps it); use the returned model.
     """
     from .pretrained import logits_of
-    from .settings import get_device
 
     if method not in ("lora", "full"):
         raise ValueError(f"method={method!r}: use 'lora' (adapters only) or 'full' (every weight)")
@@ -331,56 +260,76 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
         raise ValueError(f"restore_from={restore_from!r}: use 'fresh' or 'latest'")
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r}: give a positive number of optimizer steps")
+    if not 0 <= doc_start_share <= 1:
+        raise ValueError(f"doc_start_share={doc_start_share}: give a share between 0 and 1, e.g. {DOC_START_SHARE}")
     if hasattr(model, "new_cache"):
         raise ValueError("finetune trains a transformers model (helpers.load_pretrained); "
                          "course models train with helpers.train.train")
     folder = Path(checkpoint_dir) / run_name
-    history, start = History(), 0
+    history, start, state = History(), 0, None
     if restore_from == "latest" and (folder / RUN_INFO).exists():
-        saved = json.loads((folder / RUN_INFO).read_text(encoding="utf-8"))["method"]
-        if saved != method:
-            raise ValueError(f"run {run_name!r} was trained with method={saved!r}: "
-                             f"continue it with the same method, or use restore_from='fresh'")
-        model, tokenizer, info = _load(folder, trainable=True)
+        model, tokenizer, info, state, total_steps = _restore(folder, method, steps, total_steps, progress)
         history, start, base = History(**info["history"]), info["step"], info["base_model"]
         train_tokens = info.get("train_tokens") or train_tokens
-        lora_r = info.get("lora_r", lora_r)
+        saved = info.get("settings", {})
+        learning_rate = learning_rate or saved.get("learning_rate")
+        warmup = saved.get("warmup") if warmup is None else warmup
     else:
         if restore_from == "latest" and progress:
             print(f"no saved run {run_name!r} yet: starting fresh")
-        base = _base_name(model)
-        _forget_gguf(model)
+        base = base_name(model)
+        forget_gguf(model)
         if method == "lora" and not hasattr(model, "peft_config"):
-            model = add_lora(model, r=lora_r, targets=lora_targets, trainable_tokens=train_tokens)
+            with torch.random.fork_rng(devices=[]):  # A's random start depends on `seed` only
+                torch.manual_seed(seed)
+                model = add_lora(model, r=lora_r, targets=lora_targets, trainable_tokens=train_tokens)
+    total_steps = start + steps if total_steps is None else total_steps
+    if total_steps < start + steps:
+        raise ValueError(f"total_steps={total_steps} ends before this call does (step {start + steps}): "
+                         f"give at least {start + steps}, or leave it out")
     if method == "full":
         model.requires_grad_(True)
     device = next(model.parameters()).device
     context = getattr(model.config, "max_position_embeddings", block_size)
     if block_size > context:
         raise ValueError(f"block_size={block_size} is longer than the model's context ({context}): lower it")
-    cfg = train_config(steps, batch_size, block_size, learning_rate, warmup, method, dtype=dtype or "auto", seed=seed)
+    cfg = train_config(total_steps, batch_size, block_size, learning_rate, warmup, method, dtype=dtype or "auto",
+                       seed=seed)
     precision = cfg.precision(device)
     scaler = precision.grad_scaler()  # float16 only
     history.device, history.precision = str(device), precision.name
     ids = encode_dataset(tokenizer, dataset)
-    batches = torch.Generator().manual_seed(seed + start)  # a continued run draws new windows
+    starts = document_starts(ids, end_of_text_id(tokenizer), block_size)
+    batches = torch.Generator().manual_seed(seed)
     optimizer = configure_optimizer(model, cfg)
+    if state is not None:  # the same moments and the same next batches as if the run had never stopped
+        optimizer.load_state_dict(state["optimizer"])
+        batches.set_state(state["batches"])
+        if state.get("scaler") and scaler.is_enabled():
+            scaler.load_state_dict(state["scaler"])
+    elif start:
+        batches.manual_seed(seed + start)  # no saved sampler: at least draw other windows than before
     if hasattr(model, "peft_config"):  # the rank the adapters really have, if the model came wrapped
         lora_r = next(iter(model.peft_config.values())).r
+    settings = dict(total_steps=total_steps, learning_rate=cfg.lr, warmup=cfg.warmup, batch_size=batch_size,
+                    block_size=block_size, doc_start_share=doc_start_share, seed=seed)
     info = {"base_model": base, "method": method, "lora_r": lora_r if method == "lora" else None,
-            "train_tokens": [int(i) for i in train_tokens] if train_tokens else None}
+            "train_tokens": [int(i) for i in train_tokens] if train_tokens else None, "settings": settings}
 
     def save(step: int) -> None:
-        save_run(model, tokenizer, folder, {**info, "step": step, "history": asdict(history)})
+        training_state = {"optimizer": optimizer.state_dict(), "batches": batches.get_state(),
+                          "scaler": scaler.state_dict() if scaler.is_enabled() else None}
+        save_run(model, tokenizer, folder, {**info, "step": step, "history": asdict(history)}, training_state)
 
-    bar = tqdm(range(steps), desc=run_name, unit="step", disable=not progress, mininterval=1.0)
+    bar = tqdm(range(start, start + steps), initial=start, total=start + steps, desc=run_name, unit="step",
+               disable=not progress, mininterval=1.0)
     model.train()
     for i in bar:
         t0 = time.perf_counter()
         lr = scheduled_lr(i, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = get_batch(ids, batch_size, block_size, batches, device)  # (B, T) each
+        x, y = get_batch(ids, starts, batch_size, block_size, doc_start_share, batches, device)  # (B, T) each
         with precision.autocast():
             logits = logits_of(model, x)  # (B, T, vocab)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
@@ -390,7 +339,7 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
         scaler.step(optimizer)
         scaler.update()
-        step = start + i + 1
+        step = i + 1
         history.step.append(step)
         history.loss.append(loss.item())
         history.lr.append(lr)
@@ -401,12 +350,11 @@ def finetune(model, tokenizer, dataset, run_name: str = "run1", checkpoint_dir: 
                               return_as_list=True)[0]
             bar.write(f"step {step} sample: {sample!r}")
             model.train()
-        if save_every and step % save_every == 0 and i + 1 < steps:
+        if save_every and step % save_every == 0 and step < start + steps:
             save(step)
     bar.close()
     save(start + steps)
     return model.eval(), history
-
 
 
 # --- memorization ----------------------------------------------------------------------------------
@@ -432,3 +380,9 @@ def longest_shared_ngram(text: str, corpus) -> tuple[int, str]:
             break
         best, phrase = n, " ".join(found)
     return best, phrase
+
+
+if __name__ == "__main__":  # python -m helpers.finetune ...
+    from helpers.finetune_cli import main
+
+    main()

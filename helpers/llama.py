@@ -64,6 +64,12 @@ class LlamaConfig:
                    norm_eps=hf_config.rms_norm_eps, tie_weights=bool(hf_config.tie_word_embeddings))
 
 
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Return x (..., C) divided by its root mean square over the C channels, times ``weight`` (C,)."""
+    x32 = x.float()  # the mean of squares in fp32 even when the model runs in half precision
+    return weight * (x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + eps)).to(x.dtype)
+
+
 class RMSNorm(nn.Module):
     """LayerNorm without the mean and the bias: divide by the root mean square, then scale."""
 
@@ -73,9 +79,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x32 = x.float()  # the mean of squares in fp32 even when the model runs in half precision
-        normed = x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        return self.weight * normed.to(x.dtype)
+        return rms_norm(x, self.weight, self.eps)
 
 
 def rope_tables(length: int, head_dim: int, theta: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,9 +101,35 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return x * cos + rotate_half(x) * sin
 
 
+def rope(x: torch.Tensor, theta: float = 10000.0) -> torch.Tensor:
+    """Return x (..., T, D), the vectors of positions 0..T-1, each rotated by RoPE (pairs i, i + D/2)."""
+    T, D = x.shape[-2:]
+    cos, sin = rope_tables(T, D, theta)
+    return apply_rope(x, cos.to(x.device, x.dtype), sin.to(x.device, x.dtype))
+
+
+def rope_interleaved(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Return x (..., T, D) with neighbouring pairs (2i, 2i+1) turned by angles (T, D/2): RoFormer's layout."""
+    a, b = x[..., 0::2], x[..., 1::2]  # (..., T, D/2) each
+    cos, sin = angles.cos(), angles.sin()
+    return torch.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).flatten(-2)  # (..., T, D/2, 2) -> (..., T, D)
+
+
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     """Return (B, K * n_rep, T, D) from (B, K, T, D): each key/value head repeated for its query heads."""
     return x if n_rep == 1 else x.repeat_interleave(n_rep, dim=1)
+
+
+def grouped_query_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Return causal attention (B, H, T, D) of queries q (B, H, T, D) over keys, values (B, K, T, D), K | H."""
+    n_rep = q.size(1) // k.size(1)
+    return F.scaled_dot_product_attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), is_causal=q.size(2) > 1)
+
+
+def kv_cache_bytes(n_layer: int, n_kv_head: int, head_dim: int, seq_len: int, batch_size: int,
+                   bytes_per_value: int) -> int:
+    """Return the bytes of a full KV cache: a key and a value vector per key/value head, token, layer, sequence."""
+    return 2 * n_layer * n_kv_head * head_dim * seq_len * batch_size * bytes_per_value
 
 
 class Attention(nn.Module):

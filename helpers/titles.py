@@ -6,11 +6,16 @@ default data are the 2,000 real Reddit titles of minimaxir/textgenrnn (MIT), hal
 and half from r/rarepuppers, downloaded once from GitHub and cached. With no network we say so and
 use randfacts' 7,193 one-line facts (from PyPI, see assets.py) instead. Either way each text comes
 with a category, the "control prefix" we condition on: the subreddit, or whether a fact has a number.
+
+``COURSE_TITLES_URL`` replaces the download's URL (a mirror, or a local server on a machine with no
+internet). Each URL has its own cache file, and a file whose sha256 is that of textgenrnn's CSV is
+announced as textgenrnn's titles whatever URL it came from; any other file is named by its URL.
 """
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import os
 import re
@@ -25,6 +30,8 @@ from .settings import cache_dir
 
 REDDIT_TITLES_URL = ("https://raw.githubusercontent.com/minimaxir/textgenrnn/master/datasets/"
                      "reddit_rarepuppers_politics_2000_context.csv")
+REDDIT_TITLES_SHA256 = "6c0ad9a6c308cb1e03e1f812960264093f134c7866c2167ae413f7d862355ccb"  # 139,085 bytes
+URL_ENV = "COURSE_TITLES_URL"  # replaces REDDIT_TITLES_URL, e.g. a local server's http://127.0.0.1:8000/....csv
 FACTS_MEMBER = "randfacts/safe.txt"
 START, END = "<|startoftext|>", "<|endoftext|>"
 
@@ -75,9 +82,26 @@ def load_titles_csv(path: str | Path, column: str = "title") -> list[str]:
 
 # --- download and cache ----------------------------------------------------------------------------
 
-def download_titles(url: str = REDDIT_TITLES_URL, filename: str | None = None, timeout: float = 20) -> Path:
-    """Return the cached path of the CSV at ``url``, downloading it once (urllib, ``timeout`` s)."""
-    target = cache_dir() / "titles" / (filename or url.rstrip("/").rsplit("/", 1)[-1])
+def titles_url() -> str:
+    """Return the URL of the default titles: ``COURSE_TITLES_URL`` if set, else textgenrnn's on GitHub."""
+    return os.environ.get(URL_ENV, "").strip() or REDDIT_TITLES_URL
+
+
+def cache_name(url: str) -> str:
+    """Return the cache file name of ``url``: its last part plus a hash of the whole URL.
+
+    Two URLs never share a cache file, so a copy from one source is never taken for another's.
+    """
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download.csv"
+    stem, dot, suffix = name.rpartition(".")
+    tag = hashlib.sha256(url.encode("utf-8")).hexdigest()[:10]
+    return f"{stem}-{tag}.{suffix}" if dot else f"{name}-{tag}"
+
+
+def download_titles(url: str | None = None, filename: str | None = None, timeout: float = 20) -> Path:
+    """Return the cached path of the CSV at ``url`` (default ``titles_url()``), downloading it once."""
+    url = url or titles_url()
+    target = cache_dir() / "titles" / (filename or cache_name(url))
     if target.exists():
         return target  # cached: no network at all
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -164,13 +188,15 @@ def load_facts() -> TitleSet:
 
 
 def load_titles(path: str | Path | None = None, column: str = "title", label_column: str | None = "context_label",
-                url: str = REDDIT_TITLES_URL, timeout: float = 20) -> TitleSet:
+                url: str | None = None, timeout: float = 20) -> TitleSet:
     """Return the titles to fine-tune on: ``path``'s CSV, else the Reddit titles, else (offline) facts.
 
-    The Reddit CSV is downloaded once and cached; if that fails, a one-line note is printed and
-    randfacts' facts come back instead, so the same notebook runs with or without a network.
+    The Reddit CSV (from ``url``, default ``titles_url()``) is downloaded once and cached; if that
+    fails, a one-line note is printed and randfacts' facts come back instead, so the same notebook
+    runs with or without a network. ``source`` says which data came back.
     """
     if path is None:
+        url = url or titles_url()
         try:
             path = download_titles(url, timeout=timeout)
         except DownloadError as e:
@@ -181,7 +207,11 @@ def load_titles(path: str | Path | None = None, column: str = "title", label_col
             print(f"The Reddit titles could not be downloaded (no network? {e.reason}), "
                   f"so we use {facts.source}.")
             return facts
-        source = "Reddit titles from minimaxir/textgenrnn (MIT)"
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if digest == REDDIT_TITLES_SHA256:
+            source = f"Reddit titles from minimaxir/textgenrnn (MIT; sha256 {digest[:12]}…, textgenrnn's file)"
+        else:
+            source = f"titles downloaded from {url} (sha256 {digest[:12]}…, not textgenrnn's file)"
     else:
         source = f"titles from {Path(path).name}"
     names, rows = _read_csv(path)
@@ -204,6 +234,13 @@ def control_prefix(label: str) -> str:
     return f"[{label}] "
 
 
+def make_document(text: str, label: str | None = None) -> str:
+    """Return one document: ``<|startoftext|>[label] text<|endoftext|>`` (no ``[label] `` if None)."""
+    if START in text or END in text:
+        raise ValueError(f"a text already contains {START} or {END} ({text[:40]!r}...): pass plain texts")
+    return f"{START}{control_prefix(label) if label else ''}{text}{END}"
+
+
 def to_documents(texts: list[str], context: str | list[str] | None = None) -> list[str]:
     """Return ``<|startoftext|>[context] text<|endoftext|>`` documents (no ``[context] `` if None).
 
@@ -216,9 +253,23 @@ def to_documents(texts: list[str], context: str | list[str] | None = None) -> li
     if len(context) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(context)} context labels: give one label per text, "
                          f"or one string for all")
-    docs = []
-    for text, label in zip(texts, context):
-        if START in text or END in text:
-            raise ValueError(f"a text already contains {START} or {END} ({text[:40]!r}...): pass plain texts")
-        docs.append(f"{START}{control_prefix(label) if label else ''}{text}{END}")
-    return docs
+    return [make_document(text, label) for text, label in zip(texts, context)]
+
+
+def parse_sample(sample: str, labels=None) -> tuple[str | None, str | None]:
+    """Return (label, title) of a sample generated after ``<|startoftext|>`` without ``truncate``.
+
+    The title is the text before the first ``<|endoftext|>``, its ``[label] `` prefix split off.
+    It is None when the sample never closed its document (no end marker), left it empty, or, if
+    ``labels`` are given (the categories every training document began with), did not begin with
+    ``[one of them] ``: then the model did not start a document, it continued some other text.
+    """
+    if END not in sample:
+        return None, None
+    text = sample.split(END, 1)[0]
+    match = re.match(r"\[([^\]\n]*)\] (.*)", text, re.S)
+    label, title = (match[1], match[2]) if match else (None, text)
+    title = " ".join(title.split())
+    if not title or START in title or (labels is not None and label not in set(labels)):
+        return label, None
+    return label, title

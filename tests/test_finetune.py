@@ -232,6 +232,48 @@ def merge_lora(W, A, B, alpha):
     return W + (alpha / A.shape[0]) * (B @ A)
 
 
+class LoRA(torch.nn.Module):
+    """The exercise's solution, and (by its options) the typical mistakes."""
+
+    def __init__(self, base, r, alpha, scale=None, B_init=torch.zeros, A_init=None, freeze=True, keep_base=True):
+        super().__init__()
+        self.base, self.keep_base = base, keep_base
+        self.base.requires_grad_(not freeze)
+        self.A = torch.nn.Parameter(A_init(r, base.in_features) if A_init else torch.randn(r, base.in_features) / r)
+        self.B = torch.nn.Parameter(B_init(base.out_features, r))
+        self.scale = alpha / r if scale is None else scale(r, alpha)
+
+    def forward(self, x):
+        change = self.scale * (x @ self.A.T @ self.B.T)
+        return self.base(x) + change if self.keep_base else change
+
+
+class LoRAStub(torch.nn.Module):
+    def __init__(self, base, r, alpha):
+        super().__init__()
+
+    def forward(self, x):
+        return None
+
+
+def variant(**options):
+    return lambda base, r, alpha: LoRA(base, r, alpha, **options)
+
+
+def test_check_lora_linear_against_peft(capsys):
+    wrongs = [variant(scale=lambda r, alpha: 1.0),  # the alpha / r scale missing
+              variant(scale=lambda r, alpha: r / alpha),  # upside down
+              variant(B_init=torch.randn),  # B not zero: the model no longer starts as the pretrained one
+              variant(A_init=torch.zeros),  # A and B both zero: no gradient reaches either
+              variant(freeze=False),  # the pretrained weight trains too
+              variant(keep_base=False),  # the frozen layer's output forgotten
+              lambda base, r, alpha: LoRA(base, r, alpha, A_init=lambda r_, n: torch.randn(n, r_))]  # A transposed
+    assert_checker_behaves(checks.check_lora_linear, LoRAStub, LoRA, wrongs, capsys)
+    from helpers.lora import LoRALinear
+
+    assert checks.check_lora_linear(LoRALinear) is LoRALinear
+
+
 @pytest.mark.parametrize("check, stub, solution, wrongs", [
     (checks.check_lora_parameter_count, lambda shapes, r: None, lora_count, [
         lambda shapes, r: sum(o * i for o, i in shapes),

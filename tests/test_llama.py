@@ -204,3 +204,119 @@ def test_check_gqa_cache_bytes(capsys):
         return solution(*args) // 2
 
     assert_checker_behaves(checks.check_gqa_cache_bytes, lambda *args: None, solution, [all_heads, keys_only], capsys)
+
+
+# --- the core exercises of 07: RMSNorm, RoPE, grouped-query attention -----------------------------------
+
+def test_functional_pieces_match_the_modules():
+    from helpers.llama import grouped_query_attention, kv_cache_bytes, rms_norm, rope, rope_interleaved
+
+    x = torch.randn(2, 5, 8)
+    norm = RMSNorm(8)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+    assert torch.equal(rms_norm(x, norm.weight, norm.eps), norm(x))
+    cos, sin = rope_tables(5, 8, 500.0)
+    assert torch.allclose(rope(x, 500.0), apply_rope(x, cos, sin))
+    angles = torch.outer(torch.arange(5.0), torch.rand(4))
+    order = torch.cat([torch.arange(0, 8, 2), torch.arange(1, 8, 2)])  # interleaved = half-split, channels reordered
+    want = torch.empty_like(x)
+    want[..., order] = apply_rope(x[..., order], torch.cat([angles] * 2, -1).cos(), torch.cat([angles] * 2, -1).sin())
+    assert torch.allclose(rope_interleaved(x, angles), want, atol=1e-6)
+    attn = Attention(TINY).eval()
+    h = torch.randn(2, 6, TINY.n_embd)
+    cos, sin = rope_tables(6, 8, TINY.rope_theta)
+    with torch.no_grad():
+        q = apply_rope(attn.q_proj(h).view(2, 6, 4, 8).transpose(1, 2), cos, sin)
+        k = apply_rope(attn.k_proj(h).view(2, 6, 2, 8).transpose(1, 2), cos, sin)
+        v = attn.v_proj(h).view(2, 6, 2, 8).transpose(1, 2)
+        y = attn.o_proj(grouped_query_attention(q, k, v).transpose(1, 2).reshape(2, 6, TINY.n_embd))
+        assert torch.allclose(y, attn(h, cos, sin), atol=1e-6)
+    model = Llama(TINY)
+    cache = model.new_cache()
+    with torch.no_grad():
+        model(torch.zeros(3, 7, dtype=torch.long), cache=cache)
+    held = sum(t.nelement() * t.element_size() for layer in cache for t in (layer.k, layer.v))
+    assert kv_cache_bytes(TINY.n_layer, TINY.n_kv_head, 8, 7, 3, 4) == held
+
+
+def test_check_rms_norm(capsys):
+    import torch.nn.functional as F
+
+    def solution(x, weight, eps=1e-5):
+        return x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
+
+    wrongs = [
+        lambda x, w, eps=1e-5: F.layer_norm(x, x.shape[-1:], w, eps=eps),  # subtracts the mean: LayerNorm
+        lambda x, w, eps=1e-5: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w,
+        lambda x, w, eps=1e-5: x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps),  # no weight
+        lambda x, w, eps=1e-5: x / torch.sqrt(x.pow(2).sum(-1, keepdim=True) + eps) * w,  # the norm, not the RMS
+        lambda x, w, eps=1e-5: x / (x.pow(2).mean(-1, keepdim=True).sqrt() + eps) * w,  # eps outside the root
+        lambda x, w, eps=1e-5: x / torch.sqrt(x.pow(2).mean(0, keepdim=True) + eps) * w,  # the wrong axis
+    ]
+    assert_checker_behaves(checks.check_rms_norm, lambda x, weight, eps=1e-5: None, solution, wrongs, capsys)
+
+
+def test_check_rope(capsys):
+    from helpers.llama import rope_interleaved
+
+    def solution(x, base):
+        T, D = x.shape[-2:]
+        inv_freq = 1.0 / base ** (torch.arange(0, D, 2).float() / D)
+        angles = torch.arange(T).float()[:, None] * inv_freq  # (T, D/2)
+        cos, sin = angles.cos(), angles.sin()
+        x1, x2 = x[..., :D // 2], x[..., D // 2:]
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    def angles_of(x, base, first=0, exponent_step=2):
+        T, D = x.shape[-2:]
+        exponent = torch.arange(0, D, 2).float() / D * exponent_step / 2  # step 2 is right: base^(-2i/D)
+        return torch.arange(first, first + T).float()[:, None] / base ** exponent
+
+    def rotated(x, angles, sign=1):
+        D = x.shape[-1]
+        cos, sin = angles.cos(), sign * angles.sin()
+        x1, x2 = x[..., :D // 2], x[..., D // 2:]
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    wrongs = [
+        lambda x, base: rope_interleaved(x, angles_of(x, base)),  # neighbours (0, 1), (2, 3): the other layout
+        lambda x, base: rotated(x, angles_of(x, base), sign=-1),  # the wrong way round
+        lambda x, base: torch.cat(solution(x, base).chunk(2, -1)[::-1], -1),  # the halves swapped
+        lambda x, base: rotated(x, angles_of(x, base, first=1)),  # positions from 1
+        lambda x, base: rotated(x, angles_of(x, base, exponent_step=1)),  # base^(-i/D): the factor 2 forgotten
+        lambda x, base: x,  # nothing rotated
+        lambda x, base: 2 * solution(x, base),  # lengths changed
+    ]
+    assert_checker_behaves(checks.check_rope, lambda x, base: None, solution, wrongs, capsys)
+
+
+def test_check_grouped_query_attention(capsys):
+    import math
+
+    def attention(q, k, v, causal=True, scale=None, axis=-1):
+        T, D = q.size(-2), q.size(-1)
+        scores = q @ k.transpose(-2, -1) / (scale or math.sqrt(D))
+        if causal:
+            scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+        return scores.softmax(axis).nan_to_num() @ v
+
+    def solution(q, k, v):
+        n_rep = q.size(1) // k.size(1)
+        return attention(q, k.repeat_interleave(n_rep, 1), v.repeat_interleave(n_rep, 1))
+
+    def tiled(q, k, v):  # heads 0,1,2,0,1,2: the wrong groups
+        n_rep = q.size(1) // k.size(1)
+        return attention(q, k.repeat(1, n_rep, 1, 1), v.repeat(1, n_rep, 1, 1))
+
+    def repeat(q, k, v, **kw):
+        n_rep = q.size(1) // k.size(1)
+        return attention(q, k.repeat_interleave(n_rep, 1), v.repeat_interleave(n_rep, 1), **kw)
+
+    wrongs = [tiled,
+              lambda q, k, v: attention(q, k, v),  # KV heads not repeated: only works when K divides by broadcasting
+              lambda q, k, v: repeat(q, k, v, causal=False),
+              lambda q, k, v: repeat(q, k, v, scale=q.size(-1)),  # 1/D
+              lambda q, k, v: repeat(q, k, v, axis=-2),  # softmax over the queries
+              lambda q, k, v: attention(q[:, :k.size(1)], k, v)]  # only K query heads
+    assert_checker_behaves(checks.check_grouped_query_attention, lambda q, k, v: None, solution, wrongs, capsys)

@@ -199,3 +199,56 @@ def test_documents_tokenize_with_the_markers_as_single_special_ids():
         assert tok.decode(got) == doc
     assert len(tok.encode(docs[0], add_special_tokens=False)) == len(before) - 6  # 7 pieces became 1
     assert model.get_input_embeddings().weight.shape[0] == len(tok)
+
+
+def test_the_url_comes_from_the_environment_and_each_url_has_its_own_cache_file(cache, server, monkeypatch):
+    base, requests, _ = server
+    monkeypatch.setenv(titles.URL_ENV, f"{base}/{CSV_NAME}")
+    assert titles.titles_url() == f"{base}/{CSV_NAME}"
+    data = titles.load_titles(timeout=5)  # no url: COURSE_TITLES_URL's
+    assert requests == [f"/{CSV_NAME}"] and len(data) == 2000
+    assert data.source.startswith("2,000 Reddit titles from minimaxir/textgenrnn (MIT; sha256 6c0ad9a6c308")
+    # another URL is cached apart, so a file from one source is never read for another
+    assert titles.cache_name(f"{base}/a/{CSV_NAME}") != titles.cache_name(f"{base}/{CSV_NAME}")
+    cached = titles.download_titles(f"{base}/{CSV_NAME}", timeout=5)
+    assert cached.name == titles.cache_name(f"{base}/{CSV_NAME}") and cached.name.startswith("reddit_titles_2000-")
+    monkeypatch.delenv(titles.URL_ENV)
+    assert titles.titles_url() == titles.REDDIT_TITLES_URL
+
+
+def test_a_file_that_is_not_textgenrnns_says_where_it_came_from(cache, tmp_path, monkeypatch):
+    import http.server
+    import threading
+    from functools import partial
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "t.csv").write_text("title,context_label\nA title,x\nAnother,y\n", encoding="utf-8")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler,
+                                                                      directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/t.csv"
+        data = titles.load_titles(url=url, timeout=5)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert data.texts == ["A title", "Another"]
+    assert data.source.startswith(f"2 titles downloaded from {url} (sha256 ") and "not textgenrnn's file" in data.source
+
+
+def test_make_document_and_parse_sample():
+    assert titles.make_document("Hi", "dogs") == "<|startoftext|>[dogs] Hi<|endoftext|>"
+    assert titles.make_document("Hi", None) == "<|startoftext|>Hi<|endoftext|>"
+    with pytest.raises(ValueError, match="already contains"):
+        titles.make_document("a<|startoftext|>b")
+    assert titles.parse_sample("[politics] Senate  passes the bill<|endoftext|><|startoftext|>[x] y") == \
+        ("politics", "Senate passes the bill")
+    assert titles.parse_sample("A title without a label<|endoftext|>") == (None, "A title without a label")
+    assert titles.parse_sample("[politics] never closed") == (None, None)  # no end marker within `length`
+    assert titles.parse_sample("[politics] <|endoftext|>") == ("politics", None)  # closed, but empty
+    labels = ["politics", "rarepuppers"]
+    assert titles.parse_sample("[politics] Senate votes<|endoftext|>", labels) == ("politics", "Senate votes")
+    # the tail of some other text, closed: not a title when every document began with a label
+    assert titles.parse_sample("-Facing-The-Mire<|endoftext|><|startoftext|>[politics] x", labels) == (None, None)
+    assert titles.parse_sample("[news] Senate votes<|endoftext|>", labels) == ("news", None)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from . import exercise, not_done, passed
 
 
-@exercise()
+@exercise(fallback="helpers.titles.make_document")
 def check_make_document(make_fn) -> None:
     """Check make_fn(text, label) = "<|startoftext|>[label] text<|endoftext|>" (no "[label] " if None)."""
-    from ..titles import to_documents
+    from ..titles import make_document
 
     cases = [("Cats sleep a lot", "no number"), ("Mensa offers an IQ test", "politics"),
              ("There are 206 bones", "number"), ("Just a title", None)]
@@ -15,7 +15,7 @@ def check_make_document(make_fn) -> None:
         got = make_fn(text, label)
         if not_done(got, 'start with "<|startoftext|>", then "[label] " when there is a label, the text, "<|endoftext|>"'):
             return
-        want = to_documents([text], label)[0]
+        want = make_document(text, label)
         assert isinstance(got, str), f"make_document({text!r}, {label!r}) should return one string, got {type(got).__name__}"
         if got == want:
             continue
@@ -25,10 +25,10 @@ def check_make_document(make_fn) -> None:
             raise AssertionError(f"{got!r}: with label=None there is no control prefix, just the text between the tokens")
         assert f"[{label}]" in got, f"{got!r}: the control prefix is the label in square brackets, [{label}]"
         raise AssertionError(f"{got!r}: expected {want!r} (one space after the ], none elsewhere)")
-    passed("documents match helpers.titles.to_documents")
+    passed("documents match helpers.titles.make_document")
 
 
-@exercise()
+@exercise(fallback="helpers.titles.jaccard")
 def check_jaccard(jaccard_fn) -> None:
     """Check jaccard_fn(a, b) = |A ∩ B| / |A ∪ B| of the two texts' word sets (titles.word_set)."""
     from ..titles import jaccard
