@@ -5,6 +5,7 @@
     python course.py test            # the whole test suite: helpers' unit tests + every notebook (quick mode)
     python course.py test --latest   # the same suite against the newest releases, in .venv-latest
     python course.py test --browser  # only the checks that need headless Chromium (playground, site)
+    python course.py run [NN ...] [--quick] [--html]   # execute notebooks in fresh kernels: times, key figures, a site
     python course.py setup           # only the install (the commands above run it themselves)
     python course.py lock            # rewrite constraints.txt from .venv (after re-executing the notebooks)
 
@@ -70,6 +71,9 @@ def setup(latest: bool = False) -> Path:
                   f"the newest compatible releases instead (`python course.py test` checks them)", flush=True)
             if pip(python, "-r", str(REQUIREMENTS)):
                 sys.exit("pip could not install requirements.txt (its error is above)")
+            (folder / ".unpinned").write_text("the pins of constraints.txt did not install here\n")
+        else:
+            (folder / ".unpinned").unlink(missing_ok=True)
         stamp.write_text(wanted)
     return python
 
@@ -135,6 +139,8 @@ def main(argv: list[str]) -> int:
         return pip(Path(sys.executable), *colab_requirements())
     if command == "lab":
         return lab(rest)
+    if command == "run":  # execute notebooks like a teacher before a workshop (tools/run_course.py)
+        return subprocess.call([str(setup()), str(ROOT / "tools" / "run_course.py"), *rest], cwd=ROOT)
     if command == "test":
         latest, browser = "--latest" in rest, "--browser" in rest
         python = setup(latest=latest)

@@ -1,0 +1,38 @@
+"""The static site of `python course.py run --html`, read in headless Chromium from the file system."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site built from the committed notebooks (or from the last `course.py run --quick --html`)."""
+    last = ROOT / "out" / "run-quick" / "site" / "index.html"
+    if last.exists():
+        return last
+    out = tmp_path_factory.mktemp("run")
+    subprocess.run([sys.executable, str(ROOT / "tools" / "run_course.py"), "--no-execute", "--html", "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    return out / "site" / "index.html"
+
+
+def test_index_table_lists_every_notebook_and_links_to_its_page(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site.as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    names = [row.find_elements(By.TAG_NAME, "td")[0].text for row in rows]
+    assert names == notebooks
+    cells = rows[0].find_elements(By.TAG_NAME, "td")
+    print("first row as read in Chromium:", " | ".join(c.text for c in cells))
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    assert browser.current_url.endswith(f"{notebooks[0]}.html")
+    assert "attention" in browser.find_element(By.TAG_NAME, "h1").text.lower()
+    images = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img, img")
+    assert images, "the notebook page shows its plots"
