@@ -152,30 +152,68 @@ def collate(examples: list[tuple[list[int], list[bool]]], pad_id: int):
 
 # ----------------------------------------------------------------------------- losses
 
-def token_logprobs(model, ids, attention):
-    """Return log p(ids[:, t] | ids[:, :t]) for t >= 1, shape (B, T-1), in float32."""
-    logits = model(input_ids=ids, attention_mask=attention.long()).logits[:, :-1]  # (B, T-1, vocab)
-    return -F.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
+def response_labels(ids, mask):
+    """Return transformers-style labels (B, T): the ids on the response, -100 (ignored) everywhere else.
+
+    ``model(input_ids=ids, labels=labels).loss`` is then the SFT loss (transformers shifts them itself).
+    """
+    return ids.masked_fill(~mask, -100)
+
+
+def response_loss(logits, ids, mask):
+    """Return the SFT loss from logits (B, T, vocab): the mean cross-entropy over the response tokens.
+
+    The logits at position t predict token t + 1, so the targets are ids[:, 1:] and their mask mask[:, 1:].
+    """
+    per_token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
+    targets = mask[:, 1:]
+    return (per_token * targets).sum() / targets.sum()
+
+
+def response_logprobs(model, ids, mask, attention):
+    """Return log p(ids[:, t+1] | ids[:, :t+1]) on the response tokens, 0 elsewhere: (B, T-1), float32.
+
+    The output layer (576 x 49,152 for SmolLM2, a fifth of the model's multiply-adds per token) runs
+    only at the positions the loss reads, so training and scoring skip most of its cost.
+    """
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft: LoRA layers stay in place
+    targets = mask[:, 1:]  # (B, T-1): position t predicts token t + 1
+    if not hasattr(lm, "get_decoder") or lm.get_output_embeddings() is None:  # not a transformers causal LM
+        logits = model(input_ids=ids, attention_mask=attention.long()).logits[:, :-1]  # (B, T-1, vocab)
+        logp = -F.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
+        return logp * targets
+    hidden = lm.get_decoder()(input_ids=ids, attention_mask=attention.long()).last_hidden_state[:, :-1]  # (B, T-1, C)
+    logits = lm.get_output_embeddings()(hidden[targets]).float()  # (n response tokens, vocab)
+    logp = torch.zeros(targets.shape, dtype=torch.float32, device=ids.device)
+    logp[targets] = -F.cross_entropy(logits, ids[:, 1:][targets], reduction="none")
+    return logp
 
 
 def sequence_logprob(model, ids, mask, attention):
     """Return log π(response | prompt) per row (B,): the sum of the response tokens' log-probabilities."""
-    return (token_logprobs(model, ids, attention) * mask[:, 1:]).sum(dim=1)
+    return response_logprobs(model, ids, mask, attention).sum(dim=1)
 
 
 def sft_loss(model, ids, mask, attention):
     """Return the mean next-token cross-entropy over the response tokens only (a scalar)."""
-    return -(token_logprobs(model, ids, attention) * mask[:, 1:]).sum() / mask[:, 1:].sum()
+    return -response_logprobs(model, ids, mask, attention).sum() / mask[:, 1:].sum()
+
+
+def dpo_rewards(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: float = 0.1):
+    """Return DPO's implicit rewards (chosen (B,), rejected (B,)): β · (log π(y|x) − log π_ref(y|x))."""
+    return beta * (policy_chosen - ref_chosen), beta * (policy_rejected - ref_rejected)
 
 
 def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: float = 0.1):
-    """Return (mean DPO loss, chosen rewards (B,), rejected rewards (B,)) from four (B,) log-probs.
+    """Return the mean DPO loss (Rafailov et al. 2023, eq. 7) from four (B,) log-probs: −log σ(r_chosen − r_rejected)."""
+    chosen, rejected = dpo_rewards(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
+    return -F.logsigmoid(chosen - rejected).mean()
 
-    Reward of a response = β · (log π(y|x) − log π_ref(y|x)); loss = −log σ(reward_chosen − reward_rejected).
-    """
-    chosen = beta * (policy_chosen - ref_chosen)
-    rejected = beta * (policy_rejected - ref_rejected)
-    return -F.logsigmoid(chosen - rejected).mean(), chosen.detach(), rejected.detach()
+
+def ipo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: float = 0.1):
+    """Return the mean IPO loss (Azar et al. 2023): (h − 1/(2β))², h the difference of the two log-ratios."""
+    h = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)
+    return ((h - 1 / (2 * beta)) ** 2).mean()
 
 
 # ----------------------------------------------------------------------------- training loops
@@ -229,7 +267,7 @@ def train_sft(model, examples, steps: int, batch_size: int = 8, lr: float = 1e-3
     model.train()
     losses = []
     for step, batch in enumerate(tqdm(_batches(len(examples), batch_size, steps, seed), total=steps,
-                                      desc="SFT", disable=not progress)):
+                                      desc="SFT", disable=not progress, mininterval=1.0)):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, lr, warmup)
         ids, mask, attention = collate([examples[i] for i in batch], pad_id)
@@ -284,11 +322,12 @@ def train_dpo(model, pairs, steps: int, batch_size: int = 4, lr: float = 5e-4, b
     model.train()
     history: dict[str, list[float]] = {"loss": [], "margin": [], "accuracy": []}
     for step, batch in enumerate(tqdm(_batches(len(pairs), batch_size, steps, seed), total=steps,
-                                      desc="DPO", disable=not progress)):
+                                      desc="DPO", disable=not progress, mininterval=1.0)):
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, steps, lr, warmup)
         chosen, rejected = pair_logprobs(model, [pairs[i] for i in batch], dtype)
-        loss, r_chosen, r_rejected = dpo_loss(chosen, rejected, ref_chosen[batch], ref_rejected[batch], beta)
+        loss = dpo_loss(chosen, rejected, ref_chosen[batch], ref_rejected[batch], beta)
+        r_chosen, r_rejected = dpo_rewards(chosen.detach(), rejected.detach(), ref_chosen[batch], ref_rejected[batch], beta)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -304,9 +343,11 @@ def train_dpo(model, pairs, steps: int, batch_size: int = 4, lr: float = 5e-4, b
 # ----------------------------------------------------------------------------- answering
 
 @torch.no_grad()
-def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, batch_size: int = 16) -> list[str]:
-    """Return the model's greedy chat responses to ``prompts`` (text up to its end-of-turn token)."""
+def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int, precision,
+              n: int = 1, **sampling) -> list[str]:
+    """Return ``n`` chat responses per prompt (prompt-major order), each cut at its end-of-turn token."""
     model.eval()
+    device = next(model.parameters()).device
     responses = []
     for i in range(0, len(prompts), batch_size):
         heads = [tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
@@ -318,10 +359,42 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
         for row, h in enumerate(heads):  # left-padded, so every prompt ends where generation starts
             ids[row, T - len(h):] = torch.tensor(h)
             attention[row, T - len(h):] = 1
-        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        ids, attention, cache = ids.to(device), attention.to(device), None
+        with precision.autocast():
+            if n > 1:  # the n answers share their prompt: run it once and copy its keys and values n times
+                positions = (attention.cumsum(-1) - 1).clamp_min(0)  # as generate counts them under left padding
+                cache = model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1], position_ids=positions[:, :-1],
+                              use_cache=True).past_key_values
+                cache.batch_repeat_interleave(n)
+                ids, attention = ids.repeat_interleave(n, dim=0), attention.repeat_interleave(n, dim=0)
+            out = model.generate(input_ids=ids, attention_mask=attention, past_key_values=cache,
+                                 max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                 eos_token_id=tokenizer.eos_token_id, **sampling)
         for row in out[:, T:].tolist():
             if tokenizer.eos_token_id in row:
                 row = row[:row.index(tokenizer.eos_token_id)]
             responses.append(tokenizer.decode(row))
     return responses
+
+
+def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, batch_size: int = 16,
+                     dtype: str = "auto") -> list[str]:
+    """Return the model's greedy chat responses to ``prompts`` (text up to its end-of-turn token)."""
+    return _generate(model, tokenizer, prompts, max_new_tokens, batch_size, _precision(model, dtype), do_sample=False)
+
+
+def sample_answers(model, tokenizer, prompts: list[str], n: int, temperature: float = 1.0, max_new_tokens: int = 24,
+                   batch_size: int = 16, seed: int = 0, dtype: str = "auto") -> list[list[str]]:
+    """Return ``n`` sampled chat responses for each prompt: a list (one per prompt) of ``n`` strings.
+
+    Sampling uses its own seeded random stream, so the caller's random state is left as it was.
+    """
+    if n < 1 or temperature <= 0:
+        raise ValueError(f"n={n}, temperature={temperature}: sample at least one answer at a temperature above 0 "
+                         "(for the single most likely answer use generate_answers)")
+    with torch.random.fork_rng():
+        precision = _precision(model, dtype)  # before seeding: choosing it may time a matmul of random numbers
+        torch.manual_seed(seed)
+        flat = _generate(model, tokenizer, prompts, max_new_tokens, max(1, batch_size // n), precision, n=n,
+                         do_sample=True, temperature=temperature, top_k=0, top_p=1.0)
+    return [flat[i * n:(i + 1) * n] for i in range(len(prompts))]

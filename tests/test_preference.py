@@ -1,4 +1,5 @@
 """Tests of helpers.preference: data, chat mask, log-probs, SFT and DPO losses and loops, checkers."""
+import contextlib
 import copy
 import math
 
@@ -123,7 +124,8 @@ def test_dpo_loss_equals_the_published_formula_on_random_tensors():
     g = torch.Generator().manual_seed(0)
     pc, pr, rc, rr = (-30 * torch.rand(16, generator=g) for _ in range(4))
     for beta in (0.1, 0.5):
-        loss, chosen, rejected = P.dpo_loss(pc, pr, rc, rr, beta)
+        loss = P.dpo_loss(pc, pr, rc, rr, beta)
+        chosen, rejected = P.dpo_rewards(pc, pr, rc, rr, beta)
         assert math.isclose(loss.item(), published_dpo_loss(pc, pr, rc, rr, beta).item(), rel_tol=1e-5)
         assert math.isclose(loss.item(), bradley_terry_loss(pc, pr, rc, rr, beta).item(), rel_tol=1e-5)
         assert torch.allclose(chosen, beta * (pc - rc)) and torch.allclose(rejected, beta * (pr - rr))
@@ -131,13 +133,13 @@ def test_dpo_loss_equals_the_published_formula_on_random_tensors():
 
 def test_dpo_loss_is_log2_when_policy_is_reference_and_falls_toward_chosen():
     pc, pr = torch.tensor([-12.0, -5.0]), torch.tensor([-9.0, -20.0])
-    loss, *_ = P.dpo_loss(pc, pr, pc.clone(), pr.clone())
+    loss = P.dpo_loss(pc, pr, pc.clone(), pr.clone())
     assert math.isclose(loss.item(), math.log(2), rel_tol=1e-6)
     moved = pc.clone().requires_grad_(True)
-    loss, *_ = P.dpo_loss(moved, pr, pc, pr)
+    loss = P.dpo_loss(moved, pr, pc, pr)
     loss.backward()
     assert (moved.grad < 0).all()  # raising log π(chosen) lowers the loss
-    losses = [P.dpo_loss(pc + d, pr - d, pc, pr)[0].item() for d in (0.0, 1.0, 5.0, 20.0)]
+    losses = [P.dpo_loss(pc + d, pr - d, pc, pr).item() for d in (0.0, 1.0, 5.0, 20.0)]
     assert losses == sorted(losses, reverse=True) and losses[-1] < 0.2
 
 
@@ -159,6 +161,85 @@ def test_sequence_logprob_equals_transformers_logits(tok, tasks):
     assert math.isclose(sft.item(), -ours.sum().item() / mask[:, 1:].sum().item(), rel_tol=1e-5)
 
 
+def test_response_only_output_layer_equals_the_full_logits(tok, tasks):
+    """response_logprobs runs the output layer on response positions only: same numbers as the full logits."""
+    model = add_lora(fresh_model())
+    for name, p in model.named_parameters():  # a non-zero adapter, so switching it off changes the numbers
+        if "lora_B" in name:
+            p.data.normal_(0, 0.02, generator=torch.Generator().manual_seed(2))
+    examples = [P.encode_example(tok, e["prompt"], e["response"]) for e in tasks["sentiment"][:2] + tasks["trivia"][:1]]
+    ids, mask, attention = P.collate(examples, pad_id=0)
+    with torch.no_grad():
+        for adapter_on in (True, False):
+            with (contextlib.nullcontext() if adapter_on else model.disable_adapter()):
+                fast = P.response_logprobs(model, ids, mask, attention)
+                logits = model(input_ids=ids, attention_mask=attention.long()).logits
+                full = -F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none") * mask[:, 1:]
+                assert fast.shape == full.shape and (fast - full).abs().max() < 2e-3, (fast - full).abs().max()
+                assert math.isclose(P.response_loss(logits, ids, mask).item(), P.sft_loss(model, ids, mask, attention).item(),
+                                    rel_tol=3e-4)  # float32: the output layer on fewer rows rounds differently
+                labels = P.response_labels(ids, mask)  # transformers' own masked loss agrees
+                theirs = model(input_ids=ids, attention_mask=attention.long(), labels=labels).loss.item()
+                assert math.isclose(theirs, P.response_loss(logits, ids, mask).item(), rel_tol=1e-4)
+            if adapter_on:
+                on = fast
+        assert not torch.allclose(on, fast, atol=1e-3)  # the adapter was really switched off
+
+
+def test_response_only_output_layer_has_the_same_gradients(tok, tasks):
+    model = add_lora(fresh_model())
+    examples = [P.encode_example(tok, e["prompt"], e["response"]) for e in tasks["translation"][:2]]
+    batch = P.collate(examples, pad_id=0)
+    grads = []
+    for loss_of in (lambda: P.sft_loss(model, *batch),
+                    lambda: P.response_loss(model(input_ids=batch[0], attention_mask=batch[2].long()).logits, batch[0], batch[1])):
+        model.zero_grad()
+        loss_of().backward()
+        grads.append(torch.cat([p.grad.flatten() for n, p in model.named_parameters() if "lora_B" in n]))
+    assert grads[0].abs().sum() > 0 and (grads[0] - grads[1]).norm() < 1e-3 * grads[1].norm()
+
+
+def test_ipo_loss_is_zero_at_its_target_and_quadratic_around_it():
+    pc, pr = torch.tensor([-3.0, -8.0]), torch.tensor([-6.0, -2.0])
+    for beta in (0.1, 0.5):
+        target = 1 / (2 * beta)
+        assert P.ipo_loss(pc + target, pr, pc, pr, beta).item() == pytest.approx(0.0, abs=1e-6)
+        assert P.ipo_loss(pc + target + 2, pr, pc, pr, beta).item() == pytest.approx(4.0)
+        assert P.ipo_loss(pc, pr, pc, pr, beta).item() == pytest.approx(target ** 2)
+
+
+def test_sample_answers_are_seeded_and_leave_the_callers_random_state(tok, tasks):
+    model = fresh_model()
+    prompts = [e["prompt"] for e in tasks["sentiment"][:2]]
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    first = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
+    assert torch.equal(torch.rand(1), before)  # the caller's random stream did not move
+    again = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
+    other = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=2)
+    assert first == again and first != other
+    assert len(first) == 2 and all(len(answers) == 3 for answers in first)
+    assert len({a for answers in first for a in answers}) > 1  # sampled, not the same greedy answer six times
+    # the shared prompt pass gives what transformers' own num_return_sequences gives (which runs the prompt n times)
+    heads = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+             for p in prompts]
+    tok.padding_side = "left"
+    batch = tok(heads, add_special_tokens=False, return_tensors="pt", padding=True)
+    tok.padding_side = "right"
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        out = model.generate(**batch, max_new_tokens=6, num_return_sequences=3, do_sample=True, temperature=1.0,
+                             top_k=0, top_p=1.0, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    plain = [tok.decode(row[:row.index(tok.eos_token_id)] if tok.eos_token_id in row else row)
+             for row in out[:, batch["input_ids"].shape[1]:].tolist()]
+    assert [a for answers in first for a in answers] == plain
+    greedy = P.generate_answers(model, tok, prompts[:1], max_new_tokens=6)
+    assert greedy == P.generate_answers(model, tok, prompts[:1], max_new_tokens=6) and isinstance(greedy[0], str)
+    with pytest.raises(ValueError):
+        P.sample_answers(model, tok, prompts, n=0)
+
+
 def test_dpo_on_a_real_tiny_batch(tok, tasks):
     model = add_lora(fresh_model())
     es = tasks["sentiment"][:2] + tasks["translation"][:2]
@@ -167,7 +248,7 @@ def test_dpo_on_a_real_tiny_batch(tok, tasks):
     ref_c, ref_r = P.reference_logprobs(model, pairs, dtype="float32")
     with torch.no_grad():
         pol_c, pol_r = P.pair_logprobs(model, pairs, dtype="float32")
-        assert P.dpo_loss(pol_c, pol_r, ref_c, ref_r)[0].item() == pytest.approx(math.log(2), abs=1e-6)  # B = 0
+        assert P.dpo_loss(pol_c, pol_r, ref_c, ref_r).item() == pytest.approx(math.log(2), abs=1e-6)  # B = 0
         for name, p in model.named_parameters():  # move the adapter away from zero
             if "lora_B" in name:
                 p.normal_(0, 0.02, generator=torch.Generator().manual_seed(1))
@@ -175,7 +256,7 @@ def test_dpo_on_a_real_tiny_batch(tok, tasks):
         with model.disable_adapter():
             again = P.pair_logprobs(model, pairs, dtype="float32")
     assert torch.allclose(again[0], ref_c, atol=1e-4) and not torch.allclose(pol_c, ref_c, atol=1e-3)
-    loss, *_ = P.dpo_loss(pol_c, pol_r, ref_c, ref_r, 0.1)
+    loss = P.dpo_loss(pol_c, pol_r, ref_c, ref_r, 0.1)
     assert loss.item() == pytest.approx(published_dpo_loss(pol_c, pol_r, ref_c, ref_r, 0.1).item(), rel=1e-5)
     assert abs(loss.item() - math.log(2)) > 1e-3
 
@@ -202,6 +283,27 @@ def test_sft_raises_the_target_format_and_dpo_the_margin(tok, tasks):
 
 # ----------------------------------------------------------------------------- checkers
 
+def test_check_response_loss(capsys):
+    def solution(logits, ids, mask):
+        per_token = F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
+        return (per_token * mask[:, 1:]).sum() / mask[:, 1:].sum()
+
+    def ce(logits, ids):
+        return F.cross_entropy(logits.transpose(1, 2), ids, reduction="none")
+
+    wrongs = [lambda logits, ids, mask: (ce(logits, ids) * mask).sum() / mask.sum(),  # not shifted
+              lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, :-1]).sum() / mask[:, :-1].sum(),  # mask not shifted
+              lambda logits, ids, mask: ce(logits[:, :-1], ids[:, 1:]).mean(),  # the prompt in the loss
+              lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(),  # sum
+              lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).mean(),  # / every position
+              lambda logits, ids, mask: ((ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(1) / mask[:, 1:].sum(1)).mean(),
+              lambda logits, ids, mask: -(logits[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1) * mask[:, 1:]).sum()
+              / mask[:, 1:].sum(),  # no log-softmax
+              lambda logits, ids, mask: solution(logits, ids, mask)[None].repeat(2)]  # not one number
+    assert_checker_behaves(checks.check_response_loss, lambda logits, ids, mask: None, solution, wrongs, capsys)
+    assert checks.check_response_loss(lambda logits, ids, mask: None) is P.response_loss
+
+
 def test_check_response_labels(capsys):
     def solution(ids, mask):
         return ids.masked_fill(~mask, -100)
@@ -209,8 +311,29 @@ def test_check_response_labels(capsys):
     wrongs = [lambda ids, mask: ids.masked_fill(mask, -100),
               lambda ids, mask: ids.masked_fill(~mask, 0),
               lambda ids, mask: torch.cat([ids[:, 1:], ids[:, :1]], 1).masked_fill(~mask, -100),
+              lambda ids, mask: torch.cat([ids[:, 1:], ids[:, :1]], 1).masked_fill(~torch.roll(mask, -1, 1), -100),
               lambda ids, mask: ids]
     assert_checker_behaves(checks.check_response_labels, lambda ids, mask: None, solution, wrongs, capsys)
+
+
+def test_check_dpo_loss(capsys):
+    def solution(pc, pr, rc, rr, beta):
+        return -F.logsigmoid(beta * (pc - rc) - beta * (pr - rr)).mean()
+
+    def h(pc, pr, rc, rr):
+        return (pc - rc) - (pr - rr)
+
+    wrongs = [lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pc + rc) - (pr + rr))).mean(),  # reference sign flipped
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * (pc - pr)).mean(),  # no reference
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(h(pc, pr, rc, rr)).mean(),  # β missing
+              lambda pc, pr, rc, rr, beta: -beta * F.logsigmoid(h(pc, pr, rc, rr)).mean(),  # β outside the sigmoid
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pr - rr) - (pc - rc))).mean(),  # chosen/rejected swapped
+              lambda pc, pr, rc, rr, beta: F.logsigmoid(beta * h(pc, pr, rc, rr)).mean(),  # sign
+              lambda pc, pr, rc, rr, beta: -torch.sigmoid(beta * h(pc, pr, rc, rr)).mean(),  # no log
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * h(pc, pr, rc, rr)).sum(),  # sum
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * h(pc, pr, rc, rr))]  # not reduced
+    assert_checker_behaves(checks.check_dpo_loss, lambda *a: None, solution, wrongs, capsys)
+    assert checks.check_dpo_loss(lambda *a: None) is P.dpo_loss
 
 
 def test_check_ipo_loss(capsys):
@@ -218,8 +341,9 @@ def test_check_ipo_loss(capsys):
         h = (pc - rc) - (pr - rr)
         return ((h - 1 / (2 * beta)) ** 2).mean()
 
-    wrongs = [lambda pc, pr, rc, rr, beta: P.dpo_loss(pc, pr, rc, rr, beta)[0],
+    wrongs = [lambda pc, pr, rc, rr, beta: P.dpo_loss(pc, pr, rc, rr, beta),
               lambda pc, pr, rc, rr, beta: ((beta * ((pc - rc) - (pr - rr)) - 1 / (2 * beta)) ** 2).mean(),
               lambda pc, pr, rc, rr, beta: (((pc - rc) - (pr - rr) - 1 / (2 * beta)) ** 2).sum(),
-              lambda pc, pr, rc, rr, beta: (((pc - pr) - 1 / (2 * beta)) ** 2).mean()]
+              lambda pc, pr, rc, rr, beta: (((pc - pr) - 1 / (2 * beta)) ** 2).mean(),
+              lambda pc, pr, rc, rr, beta: (((pc + rc) - (pr + rr) - 1 / (2 * beta)) ** 2).mean()]
     assert_checker_behaves(checks.check_ipo_loss, lambda *a: None, solution, wrongs, capsys)
