@@ -8,6 +8,7 @@ model with its adapter switched off, so it costs no second copy of the weights.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import re
@@ -367,8 +368,11 @@ def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_s
                               use_cache=True).past_key_values
                 cache.batch_repeat_interleave(n)
                 ids, attention = ids.repeat_interleave(n, dim=0), attention.repeat_interleave(n, dim=0)
-            out = model.generate(input_ids=ids, attention_mask=attention, past_key_values=cache,
-                                 max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+            if cache is not None:  # transformers 5.24 renamed past_key_values to cache (the old name warns)
+                base = model.get_base_model() if hasattr(model, "get_base_model") else model
+                keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+                sampling = {**sampling, keyword: cache}
+            out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                                  eos_token_id=tokenizer.eos_token_id, **sampling)
         for row in out[:, T:].tolist():
             if tokenizer.eos_token_id in row:
