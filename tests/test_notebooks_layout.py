@@ -56,3 +56,12 @@ def test_exercises_come_with_checked_solutions(path):
     sources = ["".join(c["source"]) for c in cells]
     assert any("<summary>Solution" in s for s in sources)
     assert any("helpers.checks." in s or "checks.check_" in s for s in sources)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_has_no_unfilled_markers(path):
+    """Prose written after a run is drafted with markers (@@NAME@@, PLACEHOLDER_NAME): none may remain."""
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "markdown":
+            left = re.findall(r"@@\w+@@|PLACEHOLDER\w*", "".join(cell["source"]))
+            assert not left, f"{path.name} cell {index}: unfilled prose markers {left}"
