@@ -35,6 +35,7 @@ from .train import learning_rate as scheduled_lr  # warmup + cosine; `learning_r
 END_OF_TEXT = "<|endoftext|>"
 SEPARATOR = "=" * 20  # printed after each sample, as gpt-2-simple did
 DOC_START_SHARE = 0.25  # share of each batch's windows that begin at a document start (measured in notebook 09)
+START_OF_TEXT = "<|startoftext|>"  # gpt-2-simple's document-start marker for short texts
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -96,7 +97,8 @@ def generate(model, tokenizer, prefix: str | None = None, truncate: str | None =
     gpt-2-simple's ``generate``: ``batch_size`` rows are sampled together (one KV cache), ``length``
     new tokens each; top_k=0 and top_p=0.0 mean off; ``truncate`` cuts each text at the first
     occurrence of that string after the prefix (generation stops once every row has it);
-    ``include_prefix=False`` drops the prefix; ``prefix=None`` starts from the end-of-text token.
+    ``include_prefix=False`` drops the prefix; ``prefix=None`` starts from the end-of-text token,
+    and a prefix that begins with ``<|startoftext|>`` is read right after one, as documents are in training.
     gpt-2-simple required nsamples % batch_size == 0; here the last batch is simply smaller, so
     exactly ``nsamples`` texts come back. ``seed`` makes the whole call reproducible.
     """
@@ -108,6 +110,11 @@ def generate(model, tokenizer, prefix: str | None = None, truncate: str | None =
     prefix_ids = _encode(tokenizer, prefix) if prefix else [end_of_text_id(tokenizer)]
     if not prefix_ids:
         raise ValueError("the prefix encodes to no tokens: give at least one character, or prefix=None")
+    if prefix and prefix.startswith(START_OF_TEXT):
+        # In the training stream every document start follows an end-of-text, so read the prefix
+        # there. Alone at position 0 the marker is drowned out: a pretrained model's first position
+        # is its attention sink, whose output barely depends on the token (measured in notebook 09).
+        prefix_ids = [end_of_text_id(tokenizer)] + prefix_ids
     if len(prefix_ids) > context:
         raise ValueError(f"the prefix has {len(prefix_ids)} tokens but the model's context is {context}: "
                          f"shorten the prefix")

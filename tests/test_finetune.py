@@ -70,6 +70,22 @@ def test_seed_reproduces_and_batched_rows_equal_unbatched(base):
     assert run(nsamples=3, batch_size=3, **GREEDY) == run(nsamples=3, batch_size=1, **GREEDY)
 
 
+def test_a_document_start_prefix_is_read_after_an_end_of_text():
+    model, tokenizer = helpers.load_pretrained(device="cpu")  # a copy of its own: we add a token
+    add_tokens(model, tokenizer, ["<|startoftext|>"], like="<|im_start|>")
+    net, eot = as_course_model(model), tokenizer.convert_tokens_to_ids("<|endoftext|>")
+
+    def greedy_after(context):
+        ids = sample_ids(net, torch.tensor([context]), GREEDY["length"], greedy=True)
+        return tokenizer.decode(ids[0, len(context):].tolist())
+
+    start = "<|startoftext|> The"
+    got = generate(model, tokenizer, prefix=start, include_prefix=False, return_as_list=True, **GREEDY)[0]
+    assert got == greedy_after([eot] + tokenizer.encode(start, add_special_tokens=False))
+    plain = generate(model, tokenizer, prefix=PREFIX, include_prefix=False, return_as_list=True, **GREEDY)[0]
+    assert plain == greedy_after(tokenizer.encode(PREFIX, add_special_tokens=False))  # any other prefix: as given
+
+
 def test_truncate_cuts_at_the_first_occurrence_after_the_prefix(base):
     model, tokenizer = base
     full = generate(model, tokenizer, prefix=PREFIX, include_prefix=False, return_as_list=True, **GREEDY)[0]
