@@ -50,6 +50,11 @@ def _losses(history) -> tuple[list[int], list[float]]:
     return list(range(1, len(losses) + 1)), losses
 
 
+def smoothing_window(n: int) -> int:
+    """Return the running-mean window for a curve of ``n`` losses: a tenth of it (at least 1)."""
+    return max(1, n // 10)
+
+
 def smooth(values: list[float], window: int) -> list[float]:
     """Return the running mean of ``values`` over the last ``window`` points (shorter at the start)."""
     out, total = [], 0.0
@@ -88,7 +93,7 @@ def save_reference(name: str, history, settings: dict, precision: str = "", devi
                    folder: Path | None = None) -> Path:
     """Write the reference curve ``name`` (at most ~400 points of the smoothed loss) and return its path."""
     steps, losses = _losses(history)
-    window = max(1, len(losses) // 50)
+    window = smoothing_window(len(losses))
     smoothed = smooth(losses, window)
     stride = max(1, len(losses) // 400)
     keep = sorted(set(range(0, len(losses), stride)) | {len(losses) - 1})
@@ -116,7 +121,7 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
     bad = next((s for s, v in zip(steps, losses) if not math.isfinite(v)), None)
     if bad is not None:
         return "off", f"off: the loss is not a number from step {bad} on. Likely: {CAUSES['nan']}"
-    window = max(1, len(losses) // 10)
+    window = smoothing_window(len(losses))
     curve = smooth(losses, window)
     start, end, lowest = curve[min(window, len(curve)) - 1], curve[-1], min(curve)
     if end > lowest * 1.3 and end > lowest + 0.3:
@@ -131,6 +136,7 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
         return "unchecked", (f"your settings differ from the reference's ({listed}), so its band does not apply; "
                              f"checked for NaN, divergence and a flat curve instead: all fine")
     last = [i for i, s in enumerate(steps) if s >= 0.8 * steps[-1]]
+    curve = smooth(losses, reference.get("window", window))  # smoothed as the reference was: a fair comparison
     mine = sum(curve[i] for i in last) / len(last)
     ref = sum(_interpolate(steps[i], reference["steps"], reference["loss"]) for i in last) / len(last)
     tolerance = max(TOLERANCE * ref, 3 * reference.get("noise", 0.0) / math.sqrt(max(1, reference.get("window", 1))))
