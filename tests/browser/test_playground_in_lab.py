@@ -1,6 +1,6 @@
 """Notebook 10's playground in a real browser: run the cells up to it in JupyterLab, click Generate, read the text.
 
-    COURSE_CACHE=... HF_HUB_OFFLINE=1 python -m pytest -m browser tests/browser/test_playground.py -q -s
+    COURSE_CACHE=... HF_HUB_OFFLINE=1 python -m pytest -m browser tests/browser/test_playground_in_lab.py -q -s
 
 The lab fixture runs the kernel in quick mode; the notebook's backend is the local server that
 helpers.api starts by itself, so no key is needed. With -s the test prints what it read back.
