@@ -101,6 +101,17 @@ def test_server_that_cannot_load_its_model_shows_its_log(tmp_path):
 
 # --- fake endpoints ------------------------------------------------------------------------------
 
+def _reply_json(handler: BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+    """Read the request's body, then answer ``status`` with ``payload`` as JSON (what both fake endpoints do)."""
+    handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+    body = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Fake(BaseHTTPRequestHandler):
     status, error = 401, {"message": "Incorrect API key provided: sk-bad.", "type": "invalid_request_error",
                           "code": "invalid_api_key"}
@@ -108,13 +119,7 @@ class _Fake(BaseHTTPRequestHandler):
 
     def do_POST(self):
         type(self).hits += 1
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps({"error": self.error}).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _reply_json(self, self.status, {"error": self.error})
 
     def log_message(self, *args):
         pass
@@ -138,13 +143,7 @@ class _Answers(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}}
 
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps(self.body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _reply_json(self, 200, self.body)
 
     def log_message(self, *args):
         pass

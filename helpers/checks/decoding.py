@@ -54,12 +54,22 @@ def check_top_p(top_p_fn) -> None:
         for variant, hint in _top_p_variants(logits, p).values():
             if torch.allclose(got, variant, atol=1e-6, equal_nan=True) and torch.equal(torch.isinf(got), torch.isinf(variant)):
                 raise AssertionError(f"p={p} ({why}): {hint}")
-        assert torch.equal(torch.isinf(got), torch.isinf(want)), \
-            f"p={p} ({why}): you keep {torch.isfinite(got).sum(-1).tolist()} tokens per row, top-p keeps " \
-            f"{torch.isfinite(want).sum(-1).tolist()}"
-        raise AssertionError(f"p={p}: the right tokens are dropped, but the kept ones must keep their logits unchanged "
-                             f"(masked_fill with float('-inf'))")
+        _same_tokens_kept(got, want, f"p={p} ({why})", "top-p")
     passed("top_p_filter keeps the smallest set of most likely tokens that reaches p, as helpers.sampling does")
+
+
+def _same_tokens_kept(got, want, case: str, method: str, how: str = "") -> None:
+    """Fail with the count of kept tokens when ``got`` drops others than ``want``, else because kept logits changed.
+
+    Called once ``got`` differs from ``want``: both filters set dropped tokens to -inf and leave the rest alone.
+    """
+    import torch
+
+    assert torch.equal(torch.isinf(got), torch.isinf(want)), \
+        f"{case}: you keep {torch.isfinite(got).sum(-1).tolist()} tokens per row, {method} keeps " \
+        f"{torch.isfinite(want).sum(-1).tolist()}" + (f": {how}" if how else "")
+    raise AssertionError(f"{case}: the right tokens are dropped, but the kept ones must keep their logits unchanged "
+                         f"(masked_fill with float('-inf'))")
 
 
 @exercise(fallback="helpers.sampling.min_p_filter")
@@ -86,11 +96,8 @@ def check_min_p(min_p_fn) -> None:
             f"min_p={min_p}: the threshold is relative: min_p times the most likely token's probability"
         assert not torch.equal(torch.isinf(got), logits < min_p * logits.amax(-1, keepdim=True)), \
             f"min_p={min_p}: compare probabilities (softmax of the logits), not the logits themselves"
-        assert torch.equal(torch.isinf(got), torch.isinf(want)), \
-            f"min_p={min_p}: you keep {int(torch.isfinite(got).sum())} tokens, min-p keeps " \
-            f"{int(torch.isfinite(want).sum())}: keep exactly those with probs >= min_p * probs.max(-1, keepdim=True)"
-        raise AssertionError(f"min_p={min_p}: the right tokens are dropped, but kept tokens must keep their "
-                             f"logits unchanged (use masked_fill with float('-inf'))")
+        _same_tokens_kept(got, want, f"min_p={min_p}", "min-p",
+                          "keep exactly those with probs >= min_p * probs.max(-1, keepdim=True)")
     passed("min_p matches transformers' MinPLogitsWarper")
 
 
