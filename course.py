@@ -2,8 +2,11 @@
 """Set up, open and test the course with one command each (Python 3.10+, any OS).
 
     python course.py lab             # first time: make .venv and install the pinned requirements; then Jupyter Lab
-    python course.py test            # the whole test suite: helpers' unit tests + every notebook (quick mode)
+    python course.py test            # the whole suite (unit tests + every notebook in quick mode), then
+                                     # the precision matrix: the numerics tests under float32 and bfloat16
     python course.py test --latest   # the same suite against the newest releases, in .venv-latest
+    python course.py test --dtype bfloat16   # the precision-sensitive tests with COURSE_DTYPE forced, tiny models
+    python course.py test --colab    # the notebooks' Colab set-up path, end to end in a fresh venv (~N min)
     python course.py test --browser  # only the checks that need headless Chromium (playground, site)
     python course.py run [NN ...] [--quick] [--html]   # execute notebooks in fresh kernels: times, key figures, a site
     python course.py setup           # only the install (the commands above run it themselves)
@@ -128,6 +131,43 @@ def lab(rest: list[str]) -> int:
     return subprocess.call([str(python), "-m", "jupyter", "lab", str(ROOT / "notebooks"), *extra, *rest], cwd=ROOT)
 
 
+def pytest(python: Path, args: list[str], env: dict | None = None, title: str = "") -> int:
+    if title:
+        print(f"\n=== {title}: pytest {' '.join(args)}", flush=True)
+    return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def test(rest: list[str]) -> int:
+    """Run the tests: with no pytest arguments, the whole suite and then the precision matrix.
+
+    The precision matrix runs the tests marked ``numerics`` again under float32 and under bfloat16
+    (``COURSE_DTYPE`` forced, tiny models: see ``tests/conftest.py``), so that any machine checks what a
+    CPU with bf16 units, or a GPU, computes. ``--dtype NAME`` runs one leg (or the given tests) alone.
+    """
+    latest, browser, colab = (flag in rest for flag in ("--latest", "--browser", "--colab"))
+    dtype = rest[rest.index("--dtype") + 1] if "--dtype" in rest[:-1] else None
+    if "--dtype" in rest and dtype not in ("float32", "bfloat16", "float16"):
+        print("--dtype takes float32, bfloat16 or float16, e.g. python course.py test --dtype bfloat16")
+        return 2
+    if dtype:
+        rest.remove(dtype)
+    rest = [word for word in rest if word not in ("--latest", "--browser", "--colab", "--dtype")]
+    python = setup(latest=latest)
+    env = {"COURSE_LATEST": "1"} if latest else {}
+    if browser:  # only the checks that drive a real Chromium (tests/browser/)
+        return pytest(python, ["-m", "browser", str(ROOT / "tests" / "browser"), *rest], env)
+    if colab:  # the notebooks' set-up cell as Colab runs it, in a fresh virtual environment
+        return pytest(python, ["-m", "colab", str(ROOT / "tests" / "test_colab_setup.py"), *rest], env)
+    legs = [dtype] if dtype else ["float32", "bfloat16"]
+    code = 0 if dtype else pytest(python, rest, env)
+    if rest and not dtype:
+        return code
+    for name in legs:
+        leg_env = {**env, "COURSE_DTYPE": name, "COURSE_TEST_MODEL": "tiny"}
+        code = pytest(python, rest or ["-q", "-m", "numerics", "tests"], leg_env, f"precision matrix, {name}") or code
+    return code
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "setup":
@@ -142,13 +182,7 @@ def main(argv: list[str]) -> int:
     if command == "run":  # execute notebooks like a teacher before a workshop (tools/run_course.py)
         return subprocess.call([str(setup()), str(ROOT / "tools" / "run_course.py"), *rest], cwd=ROOT)
     if command == "test":
-        latest, browser = "--latest" in rest, "--browser" in rest
-        python = setup(latest=latest)
-        rest = [word for word in rest if word not in ("--latest", "--browser")]
-        if browser:  # only the checks that drive a real Chromium (tests/browser/)
-            rest = ["-m", "browser", str(ROOT / "tests" / "browser"), *rest]
-        env = {**os.environ, "COURSE_LATEST": "1"} if latest else None
-        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return test(rest)
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 

@@ -7,6 +7,8 @@ from helpers import precision as P
 from helpers.model import GPT, GPTConfig
 from helpers.train import TrainConfig, load_checkpoint, train
 
+pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
+
 
 # --- the decision, from a device's facts ---------------------------------------------------------------
 
@@ -154,22 +156,10 @@ def test_float32_checkpoints_carry_no_scaler(char_ids, tmp_path):
     assert history.precision == "float32" and torch.load(ckpt, weights_only=False)["scaler"] is None
 
 
-@pytest.fixture
-def tiny_llama():
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = helpers.load_tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
-                         tie_word_embeddings=True)
-    return LlamaForCausalLM(config), tokenizer
-
-
-def test_finetune_trains_in_float16_with_a_scaler(tiny_llama, tmp_path):
+def test_finetune_trains_in_float16_with_a_scaler(tiny_llama_and_tokenizer, tmp_path):
     from helpers.finetune import finetune
 
-    model, tokenizer = tiny_llama
+    model, tokenizer = tiny_llama_and_tokenizer
     texts = helpers.load_sonnets()[:20]
     model, history = finetune(model, tokenizer, texts, run_name="fp16", checkpoint_dir=tmp_path, steps=12,
                               batch_size=2, block_size=32, learning_rate=1e-2, dtype="float16", progress=False,
@@ -179,11 +169,11 @@ def test_finetune_trains_in_float16_with_a_scaler(tiny_llama, tmp_path):
     assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # B starts at 0: the scaled steps were taken
 
 
-def test_sft_and_dpo_train_in_float16_with_a_scaler(tiny_llama):
+def test_sft_and_dpo_train_in_float16_with_a_scaler(tiny_llama_and_tokenizer):
     from helpers import preference as pref
     from helpers.finetune import add_lora
 
-    model, tokenizer = tiny_llama
+    model, tokenizer = tiny_llama_and_tokenizer
     model = add_lora(model.float(), r=4)
     examples = [pref.encode_example(tokenizer, f"Say {w}.", w) for w in ("yes", "no", "maybe", "never")]
     losses = pref.train_sft(model, examples, steps=6, batch_size=2, lr=1e-2, warmup=1, dtype="float16",

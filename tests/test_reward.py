@@ -5,20 +5,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import helpers
 from helpers import preference as P
 from helpers import reward as R
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return helpers.load_tokenizer()
+pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
 
 @pytest.fixture(scope="module")
-def reward_model():
-    torch.manual_seed(0)
-    return R.RewardModel(helpers.load_pretrained(device="cpu")[0])
+def reward_model(load_chat_model):
+    return R.RewardModel(load_chat_model())
 
 
 def test_bradley_terry_loss_is_the_dpo_loss_of_explicit_rewards():
@@ -42,10 +38,11 @@ def test_rank_correlation():
         R.rank_correlation(x, x[:2])
 
 
-def test_features_are_the_hidden_state_at_the_end_of_the_response(tok, reward_model):
+def test_features_are_the_hidden_state_at_the_end_of_the_response(tok, reward_model, drift):
     examples = [P.encode_example(tok, "Say yes.", "Answer: yes"),
                 P.encode_example(tok, "Is this review positive or negative? A long, slow and dull film.", "Answer: negative")]
-    batched = reward_model.features(examples + examples[:1])  # right-padded; the repeated answer is run once
+    # compared with one unpadded float32 forward below, so computed in float32 here too
+    batched = reward_model.features(examples + examples[:1], dtype="float32")  # right-padded; a repeat is run once
     assert torch.equal(batched[2], batched[0])
     batched = batched[:2]
     assert batched.shape == (2, reward_model.lm.config.hidden_size) and batched.dtype == torch.float32
@@ -57,6 +54,9 @@ def test_features_are_the_hidden_state_at_the_end_of_the_response(tok, reward_mo
             alone = decoder(input_ids=torch.tensor([ids])).last_hidden_state[0, end]
         assert torch.allclose(batched[row], alone, atol=1e-3)
     assert not torch.allclose(batched[0], batched[1], atol=1e-2)
+    # the precision in force (dtype="auto") drifts from float32 by no more than its rounding allows
+    auto = reward_model.features(examples)
+    assert auto.dtype == torch.float32 and (auto - batched).abs().mean() < drift, (auto - batched).abs().mean()
     assert (reward_model.score(examples) == 0).all()  # an untrained head scores everything 0
     assert not any(p.requires_grad for p in reward_model.lm.parameters())
 

@@ -14,21 +14,7 @@ from helpers.finetune import document_starts, encode_dataset, finetune, get_batc
 from helpers.runs import TRAINING_STATE, copy_run_from_drive, copy_run_to_drive, load_run, run_info
 from helpers.train import learning_rate
 
-
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
-    """A 1-layer Llama with SmolLM2's tokenizer, saved where load_pretrained(path) finds it."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = helpers.load_tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
-                         tie_word_embeddings=True)
-    folder = tmp_path_factory.mktemp("tiny")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
 
 def tiny(folder):

@@ -8,6 +8,8 @@ from helpers.model import GPT, GPTConfig
 from helpers.sampling import (apply_temperature, generate, generate_text, sample_next, top_k_filter,
                               top_p_filter, trim_at_stop)
 
+pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
+
 
 @pytest.fixture(scope="module")
 def logits():

@@ -13,6 +13,8 @@ import helpers
 from helpers.model import GPT, GPTConfig
 from helpers.train import TrainConfig, learning_rate, train
 
+pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
+
 
 @pytest.fixture(scope="module")
 def ids():

@@ -16,12 +16,13 @@ BRANCH = "main"
 
 SETUP_SOURCE = f'''#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
 # On your own machine nothing is installed here: `python course.py lab` did that.
-import subprocess, sys
+import os, subprocess, sys
 from pathlib import Path
 
-REPO_URL = "{REPO_URL}"
+# the two COURSE_ variables let tests/test_colab_setup.py play Colab anywhere; in Colab they are unset
+REPO_URL = os.environ.get("COURSE_REPO_URL", "{REPO_URL}")
 if "google.colab" in sys.modules:
-    root = Path("/content") / REPO_URL.rsplit("/", 1)[-1]
+    root = Path(os.environ.get("COURSE_COLAB_CONTENT", "/content")) / REPO_URL.rsplit("/", 1)[-1]
     if not root.exists():
         subprocess.run(["git", "clone", "--depth=1", REPO_URL, str(root)], check=True)
         subprocess.run([sys.executable, str(root / "course.py"), "colab-setup"], check=True)  # keeps Colab's torch
