@@ -97,12 +97,11 @@ def main(argv: list[str] | None = None) -> float | None:
     """Train, save out/ckpt.pt and return the final val loss (None on processes other than rank 0)."""
     args = parse_args(argv)  # before importing torch, so that a bad flag fails fast
     import torch
-    import torch.distributed as dist
 
     from .data import CharTokenizer
     from .model import GPT, GPTConfig
     from .settings import get_device
-    from .train import TrainConfig, train
+    from .train import TrainConfig, end_distributed, train
 
     train_text, val_text = split_plays()
     tok = CharTokenizer.from_text(train_text + val_text)
@@ -126,8 +125,7 @@ def main(argv: list[str] | None = None) -> float | None:
         print(f"val loss {history.val[-1]:.4f} after {history.eval_step[-1]} steps; "
               f"median {tokens_per_s:,.0f} tokens/s; checkpoint {checkpoint}", flush=True)
         val = history.val[-1]
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    end_distributed()
     return val
 
 

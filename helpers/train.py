@@ -167,6 +167,17 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def end_distributed() -> None:
+    """Leave the process group, all replicas together (a no-op without one).
+
+    A replica that exits while another still holds a connection to it makes that one abort (gloo:
+    "connection reset by peer", SIGABRT), so every replica waits at a barrier first.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def save_checkpoint(path: str | Path, model, optimizer, step: int, history: History, cfg: TrainConfig,
                     batch_rng: torch.Generator, scaler=None) -> None:
     """Write a checkpoint atomically: to a temporary file first, then renamed over the old one."""
@@ -215,6 +226,10 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
                         else get_device())
     model.to(device)
     precision = cfg.precision(device)
+    if world > 1:  # replicas must round alike: rank 0's choice (it may have timed a probe) is everyone's
+        shared = [precision]
+        dist.broadcast_object_list(shared, src=0)
+        precision = shared[0]
     scaler = precision.grad_scaler()  # float16 only: scales the loss up so small gradients survive
     optimizer = configure_optimizer(model, cfg)
     history, start = History(device=str(device), precision=precision.name), 0
@@ -254,4 +269,6 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
                 if checkpoint is not None:
                     save_checkpoint(checkpoint, model, optimizer, step + 1, history, cfg, batches, scaler)
     bar.close()
+    if world > 1:  # rank 0 may still be evaluating and saving: the others wait for it here
+        dist.barrier()
     return history
