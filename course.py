@@ -162,9 +162,11 @@ def test(rest: list[str]) -> int:
     code = 0 if dtype else pytest(python, rest, env)
     if rest and not dtype:
         return code
+    paths = [word for word in rest if not word.startswith("-")]
+    args = rest if paths else ["-m", "numerics", "tests", *(rest or ["-q"])]  # no tests named: the numerics ones
     for name in legs:
         leg_env = {**env, "COURSE_DTYPE": name, "COURSE_TEST_MODEL": "tiny"}
-        code = pytest(python, rest or ["-q", "-m", "numerics", "tests"], leg_env, f"precision matrix, {name}") or code
+        code = pytest(python, args, leg_env, f"precision matrix, {name}") or code
     return code
 
 
