@@ -3,7 +3,7 @@
     python benchmarks/precision.py                 # the CPU (or the device helpers.get_device() picks)
     python benchmarks/precision.py --steps 10      # more training steps per format
 
-Prints the CPU model and its bf16-related flags, the precision ``helpers.precision.choose_precision``
+Prints the CPU model and its bf16-related flags, the precision ``helpers.course.precision.choose_precision``
 picks and why, then, per format (float32, bfloat16, and float16 on CUDA):
 - the peak matmul rate of square matrices (``peak_matmul_flops``, capped at ~2 s per format), and
 - the median time of one training step of notebook 04's full-mode model (4 layers, 4 heads, 128
@@ -23,9 +23,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.model import GPT, GPTConfig  # noqa: E402
-from helpers.precision import Precision, choose_precision, peak_matmul_flops  # noqa: E402
-from helpers.settings import get_device  # noqa: E402
+from helpers.course.precision import Precision, choose_precision, peak_matmul_flops  # noqa: E402
+from helpers.course.runtime import get_device  # noqa: E402
+from helpers.models.gpt import GPT, GPTConfig  # noqa: E402
 
 BF16_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2", "fma")
 

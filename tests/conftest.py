@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import helpers
-from helpers.precision import choose_precision
+from helpers.course.precision import choose_precision
 
 TINY = os.environ.get("COURSE_TEST_MODEL", "").strip().lower() == "tiny"
 

@@ -8,12 +8,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 import pytest
-
 from checker_asserts import assert_checker_behaves
-from helpers.checks import few_shot_prompting as checks
-from helpers import playground
-from helpers.api import (LOCAL_MODEL, ApiError, LocalServer, chat, complete, completion, few_shot_prompt, trim_stop)
-from helpers.sentiment import labelled_reviews, load_movie_reviews
+
+from helpers.api import playground
+from helpers.api.client import chat, complete, completion
+from helpers.api.local_server import LOCAL_MODEL, ApiError, LocalServer
+from helpers.api.prompts import few_shot_prompt
+from helpers.course.checks import few_shot_prompting as checks
+from helpers.data.sentiment import labelled_reviews, load_movie_reviews
+from helpers.generation.sampling import trim_at_stop
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +193,10 @@ def test_rate_limit_is_retried_a_bounded_number_of_times():
 
 # --- pure functions --------------------------------------------------------------------------------
 
-def test_trim_stop_cuts_at_the_first_of_several():
-    assert trim_stop("abc\ndef###", ["###", "\n"]) == "abc"
-    assert trim_stop("abc", None) == "abc"
-    assert trim_stop("a => b", "=>") == "a "
+def test_trim_at_stop_cuts_at_the_first_of_several():
+    assert trim_at_stop("abc\ndef###", ["###", "\n"]) == "abc"
+    assert trim_at_stop("abc", None) == "abc"
+    assert trim_at_stop("a => b", "=>") == "a "
 
 
 def test_few_shot_prompt_has_the_gpt3_layout():

@@ -3,8 +3,8 @@ import zipfile
 
 import pytest
 
-from helpers import assets
-from helpers.assets import AssetError, asset_path, distribution_file
+from helpers.data import assets
+from helpers.data.assets import AssetError, asset_path, distribution_file
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""helpers.attention against torch's own attention, its input errors, and notebook 01's checkers."""
+"""helpers.models.attention against torch's own attention, its input errors, and notebook 01's checkers."""
 import math
 import re
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
-from helpers.checks import attention as checks
-from checker_asserts import assert_checker_behaves, rejects
-from helpers.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from helpers.course.checks import attention as checks
+from helpers.models.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
 
 
 @pytest.fixture
@@ -323,7 +323,7 @@ def test_multi_head_attention_hints(capsys, index, words):
 
 
 def test_checkers_fall_back_to_the_course_implementations(capsys):
-    import helpers.attention as course
+    import helpers.models.attention as course
 
     assert checks.check_attention(attention_with(dim=-2)) is course.scaled_dot_product_attention
     assert checks.check_multi_head_attention(MHAStub) is course.MultiHeadAttention
@@ -337,7 +337,7 @@ def test_checkers_fall_back_to_the_course_implementations(capsys):
 
 
 def test_model_causal_self_attention_equals_ours():
-    from helpers.model import CausalSelfAttention, GPTConfig
+    from helpers.models.gpt import CausalSelfAttention, GPTConfig
 
     torch.manual_seed(0)
     ours = MultiHeadAttention(32, 4)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import helpers
-from helpers.contamination import mean_logprob, min_k_prob, token_logprobs
-from helpers.pretrained import perplexity
+from helpers.generation.contamination import mean_logprob, min_k_prob, token_logprobs
+from helpers.generation.likelihood import perplexity
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_bad_input_is_a_one_line_error(model_and_tokenizer):
 
 
 def test_famous_texts_score_above_fresh_ones_of_the_same_kind(model_and_tokenizer):
-    from helpers import contamination
+    from helpers.generation import contamination
 
     model, tokenizer = model_and_tokenizer
     famous = contamination.famous_texts()

@@ -1,7 +1,7 @@
 import pytest
 
 import helpers
-from helpers.data import PLAYS, markdown_play_to_text
+from helpers.data.corpora import PLAYS, markdown_play_to_text
 
 
 def test_load_sonnets_gives_154_fourteen_line_poems_mostly():
@@ -43,7 +43,7 @@ def test_read_text_errors_are_one_line(tmp_path):
 
 
 def test_char_tokenizer_round_trips_and_names_unknown_characters():
-    from helpers.data import CharTokenizer
+    from helpers.tokenizers import CharTokenizer
 
     text = helpers.load_plays()
     tok = CharTokenizer.from_text(text)

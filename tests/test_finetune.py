@@ -7,12 +7,21 @@ import pytest
 import torch
 
 import helpers
-from helpers.checks import finetune_poetry as checks
-from helpers.finetune import (SEPARATOR, add_lora, add_tokens, encode_dataset, finetune, generate,
-                              generate_to_file, load_run, longest_shared_ngram, trainable_parameters)
-from helpers.pretrained import logits_of, perplexity
-from helpers.sampling import CausalLMAdapter, as_course_model
-from helpers.sampling import generate as sample_ids
+from helpers.course.checks import finetune_poetry as checks
+from helpers.generation.likelihood import logits_of, perplexity
+from helpers.generation.sampling import CausalLMAdapter, as_course_model
+from helpers.generation.sampling import generate as sample_ids
+from helpers.models.lora import add_lora, trainable_parameters
+from helpers.training.finetune import (
+    SEPARATOR,
+    add_tokens,
+    encode_dataset,
+    finetune,
+    generate,
+    generate_to_file,
+    longest_shared_ngram,
+)
+from helpers.training.runs import load_run
 from tests.checker_asserts import assert_checker_behaves
 
 PREFIX = "Shall I compare thee"
@@ -124,8 +133,8 @@ def test_bad_generate_arguments_are_one_line_errors(base):
 
 
 def test_course_models_still_generate():
-    from helpers.model import GPT, GPTConfig
-    from helpers.tokenizer import BPETokenizer
+    from helpers.models.gpt import GPT, GPTConfig
+    from helpers.tokenizers import BPETokenizer
 
     tokenizer = BPETokenizer().train("to be or not to be, that is the question " * 20, 270, progress=False)
     helpers.seed_everything(0)
@@ -285,7 +294,7 @@ def test_check_lora_linear_against_peft(capsys):
               variant(keep_base=False),  # the frozen layer's output forgotten
               lambda base, r, alpha: LoRA(base, r, alpha, A_init=lambda r_, n: torch.randn(n, r_))]  # A transposed
     assert_checker_behaves(checks.check_lora_linear, LoRAStub, LoRA, wrongs, capsys)
-    from helpers.lora import LoRALinear
+    from helpers.models.lora import LoRALinear
 
     assert checks.check_lora_linear(LoRALinear) is LoRALinear
 

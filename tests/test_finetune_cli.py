@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import helpers
-from helpers.finetune import SEPARATOR
-from helpers.finetune_cli import main
-from helpers.settings import REPO_ROOT
+from helpers.cli.finetune import main
+from helpers.course.runtime import REPO_ROOT
+from helpers.training.finetune import SEPARATOR
 
 QUICK = ["--steps", "2", "--batch-size", "1", "--block-size", "16", "--quiet"]
 
@@ -86,10 +86,10 @@ def test_a_wrong_column_names_the_columns_there_are(tmp_path, capsys):
 
 def test_python_dash_m_runs_the_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "helpers.finetune", str(tmp_path / "none.txt")], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "helpers.cli.finetune", str(tmp_path / "none.txt")], cwd=tmp_path,
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 2 and done.stderr.strip().endswith("check the path (a .txt or .csv file)")
     assert "Traceback" not in done.stderr
-    shown = subprocess.run([sys.executable, "-m", "helpers.finetune", "generate", "--help"], capture_output=True,
+    shown = subprocess.run([sys.executable, "-m", "helpers.cli.finetune", "generate", "--help"], capture_output=True,
                            text=True, env=env, timeout=300)
     assert shown.returncode == 0 and "--include-prefix" in shown.stdout and "--top-p" in shown.stdout

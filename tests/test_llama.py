@@ -1,14 +1,13 @@
-"""Tests of helpers.llama: the modern block rebuilt, checked against transformers on SmolLM2-135M's weights."""
+"""Tests of helpers.models.llama: the modern block rebuilt, checked against transformers on SmolLM2-135M's weights."""
 import pytest
 import torch
+from checker_asserts import assert_checker_behaves
 
 import helpers
-from helpers.checks import pretrained_model as checks
-from helpers.llama import (Attention, Llama, LlamaConfig, RMSNorm, apply_rope, hf_name, load_llama, repeat_kv,
-                           rope_tables)
-from helpers.sampling import generate
-
-from checker_asserts import assert_checker_behaves
+from helpers.course.checks import pretrained_model as checks
+from helpers.data.pretrained import load_llama
+from helpers.generation.sampling import generate
+from helpers.models.llama import Attention, Llama, LlamaConfig, RMSNorm, apply_rope, hf_name, repeat_kv, rope_tables
 
 TINY = LlamaConfig(vocab_size=50, block_size=16, n_layer=2, n_head=4, n_kv_head=2, n_embd=32, hidden_dim=40)
 
@@ -209,7 +208,8 @@ def test_check_gqa_cache_bytes(capsys):
 # --- the core exercises of 07: RMSNorm, RoPE, grouped-query attention -----------------------------------
 
 def test_functional_pieces_match_the_modules():
-    from helpers.llama import grouped_query_attention, kv_cache_bytes, rms_norm, rope, rope_interleaved
+    from helpers.models.kv_cache import gqa_cache_bytes
+    from helpers.models.llama import grouped_query_attention, rms_norm, rope, rope_interleaved
 
     x = torch.randn(2, 5, 8)
     norm = RMSNorm(8)
@@ -237,7 +237,7 @@ def test_functional_pieces_match_the_modules():
     with torch.no_grad():
         model(torch.zeros(3, 7, dtype=torch.long), cache=cache)
     held = sum(t.nelement() * t.element_size() for layer in cache for t in (layer.k, layer.v))
-    assert kv_cache_bytes(TINY.n_layer, TINY.n_kv_head, 8, 7, 3, 4) == held
+    assert gqa_cache_bytes(TINY.n_layer, TINY.n_kv_head, 8, 7, 3, 4) == held
 
 
 def test_check_rms_norm(capsys):
@@ -258,7 +258,7 @@ def test_check_rms_norm(capsys):
 
 
 def test_check_rope(capsys):
-    from helpers.llama import rope_interleaved
+    from helpers.models.llama import rope_interleaved
 
     def solution(x, base):
         T, D = x.shape[-2:]

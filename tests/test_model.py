@@ -1,11 +1,11 @@
-"""helpers.model: shapes, the loss at initialisation, positions, weight tying and one-line errors."""
+"""helpers.models.gpt: shapes, the loss at initialisation, positions, weight tying and one-line errors."""
 import math
 
 import pytest
 import torch
 
 import helpers
-from helpers.model import GPT, GPTConfig, sinusoidal_positions
+from helpers.models.gpt import GPT, GPTConfig, sinusoidal_positions
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_too_long_or_flat_input_is_one_line_error():
 
 
 def test_layer_norm_and_pre_norm_block_are_what_the_modules_compute():
-    from helpers.model import Block, layer_norm, pre_norm_block
+    from helpers.models.gpt import Block, layer_norm, pre_norm_block
 
     torch.manual_seed(0)
     x = 3 * torch.randn(2, 5, 16) + 1

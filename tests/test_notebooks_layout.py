@@ -55,7 +55,7 @@ def test_exercises_come_with_checked_solutions(path):
     cells = load(path)["cells"]
     sources = ["".join(c["source"]) for c in cells]
     assert any("<summary>Solution" in s for s in sources)
-    assert any("helpers.checks." in s or "checks.check_" in s for s in sources)
+    assert any("helpers.course.checks." in s or "checks.check_" in s for s in sources)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

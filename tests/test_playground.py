@@ -1,11 +1,11 @@
-"""The playground's Generate (helpers.playground.run) on a real small GPT, and OpenAI's penalties by their definition."""
+"""The playground's Generate (helpers.api.playground.run) on a real small GPT, and OpenAI's penalties by their definition."""
 import pytest
 import torch
 
 import helpers
-from helpers import playground
-from helpers.model import GPT, GPTConfig
-from helpers.sampling import apply_penalties, generate, generate_text, token_counts
+from helpers.api import playground
+from helpers.generation.sampling import apply_penalties, generate, generate_text, token_counts
+from helpers.models.gpt import GPT, GPTConfig
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz .,;:!?\n"
 

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 import helpers
-from helpers import precision as P
-from helpers.model import GPT, GPTConfig
-from helpers.train import TrainConfig, load_checkpoint, train
+from helpers.course import precision as P
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, load_checkpoint, train
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
@@ -157,7 +157,7 @@ def test_float32_checkpoints_carry_no_scaler(char_ids, tmp_path):
 
 
 def test_finetune_trains_in_float16_with_a_scaler(tiny_llama_and_tokenizer, tmp_path):
-    from helpers.finetune import finetune
+    from helpers.training.finetune import finetune
 
     model, tokenizer = tiny_llama_and_tokenizer
     texts = helpers.load_sonnets()[:20]
@@ -170,8 +170,8 @@ def test_finetune_trains_in_float16_with_a_scaler(tiny_llama_and_tokenizer, tmp_
 
 
 def test_sft_and_dpo_train_in_float16_with_a_scaler(tiny_llama_and_tokenizer):
-    from helpers import preference as pref
-    from helpers.finetune import add_lora
+    from helpers.models.lora import add_lora
+    from helpers.training import preference as pref
 
     model, tokenizer = tiny_llama_and_tokenizer
     model = add_lora(model.float(), r=4)

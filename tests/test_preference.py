@@ -1,4 +1,4 @@
-"""Tests of helpers.preference: data, chat mask, log-probs, SFT and DPO losses and loops, checkers."""
+"""Tests of helpers.training.preference: data, chat mask, log-probs, SFT and DPO losses and loops, checkers."""
 import contextlib
 import copy
 import math
@@ -6,18 +6,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
-import helpers
-from helpers.checks import instruction_tuning as checks
-from helpers import preference as P
-from helpers.finetune import add_lora
-
 from checker_asserts import assert_checker_behaves
+
+from helpers.course.checks import instruction_tuning as checks
+from helpers.data import sentiment
+from helpers.data import tasks as T
+from helpers.generation import chat
+from helpers.models.lora import add_lora
+from helpers.training import preference as P
 
 
 @pytest.fixture(scope="module")
 def tasks():
-    return P.make_tasks(n_reviews=40)
+    return T.make_tasks(n_reviews=40)
 
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
@@ -26,13 +27,13 @@ pytestmark = pytest.mark.numerics  # run again under each precision: python3 cou
 # ----------------------------------------------------------------------------- data
 
 def test_loaders_read_the_real_sets():
-    trivia = P.load_trivia()
+    trivia = T.load_trivia()
     assert len(trivia) == 261  # 260 well-formed entries and the repaired one
     assert ('In a game of bingo, which number is represented by the phrase "two little ducks"?', "22") in trivia
     assert all(q and a and not a.endswith(".") for q, a in trivia)
-    reviews = P.load_reviews()
+    reviews = sentiment.load_movie_reviews()
     assert len(reviews) == 10605 and all(-4 <= v <= 4 for _, v in reviews)
-    words = P.load_word_pairs()
+    words = T.load_word_pairs()
     assert len(words) == 121 and ("cat", ["chat"]) in words
 
 
@@ -41,21 +42,21 @@ def test_make_tasks_is_balanced_and_in_the_format(tasks):
     assert labels.count("positive") == labels.count("negative") == 20
     for rows in tasks.values():
         for e in rows:
-            assert P.INSTRUCTION in e["prompt"] and P.parse_answer(e["response"]) is not None
-            assert P.is_correct(e["response"], e)
+            assert T.INSTRUCTION in e["prompt"] and T.parse_answer(e["response"]) is not None
+            assert T.is_correct(e["response"], e)
 
 
 def test_parse_and_score():
     e = dict(answers=["The Pacific Ocean"], others=[])
-    assert P.parse_answer("Answer: Pacific") == "Pacific"
-    assert P.parse_answer("The answer is Pacific.") is None
-    assert P.parse_answer("Answer: Pacific\nIt is big.") is None  # one line only
-    assert P.is_correct("Answer: the pacific ocean.", e) and P.is_correct("It is the Pacific Ocean!", e)
-    assert not P.is_correct("Answer: Atlantic", e)
+    assert T.parse_answer("Answer: Pacific") == "Pacific"
+    assert T.parse_answer("The answer is Pacific.") is None
+    assert T.parse_answer("Answer: Pacific\nIt is big.") is None  # one line only
+    assert T.is_correct("Answer: the pacific ocean.", e) and T.is_correct("It is the Pacific Ocean!", e)
+    assert not T.is_correct("Answer: Atlantic", e)
     s = dict(answers=["positive"], others=["negative"])
-    assert P.is_correct("Answer: positive", s) and not P.is_correct("positive or negative?", s)
-    assert P.is_correct("Answer: œuf", dict(answers=["œuf"], others=[]))
-    assert P.score(["Answer: positive", "It is positive.", "Answer: negative"], [s] * 3) == \
+    assert T.is_correct("Answer: positive", s) and not T.is_correct("positive or negative?", s)
+    assert T.is_correct("Answer: œuf", dict(answers=["œuf"], others=[]))
+    assert T.score(["Answer: positive", "It is positive.", "Answer: negative"], [s] * 3) == \
         {"format": 2 / 3, "correct": 2 / 3, "both": 1 / 3}
 
 
@@ -207,17 +208,17 @@ def test_sample_answers_are_seeded_and_leave_the_callers_random_state(tok, tasks
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
-    first = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
+    first = chat.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
     assert torch.equal(torch.rand(1), before)  # the caller's random stream did not move
-    again = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
-    other = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=2)
+    again = chat.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1)
+    other = chat.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=2)
     assert first == again and first != other
     assert len(first) == 2 and all(len(answers) == 3 for answers in first)
     assert len({a for answers in first for a in answers}) > 1  # sampled, not the same greedy answer six times
     # The shared prompt pass gives what transformers' own num_return_sequences gives (which runs the prompt
     # n times). transformers' generate runs in float32 here, so ours does too: under bf16 autocast the two
     # would round differently and a sampled token can flip.
-    first = P.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1, dtype="float32")
+    first = chat.sample_answers(model, tok, prompts, n=3, temperature=1.0, max_new_tokens=6, seed=1, dtype="float32")
     heads = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
              for p in prompts]
     tok.padding_side = "left"
@@ -230,10 +231,10 @@ def test_sample_answers_are_seeded_and_leave_the_callers_random_state(tok, tasks
     plain = [tok.decode(row[:row.index(tok.eos_token_id)] if tok.eos_token_id in row else row)
              for row in out[:, batch["input_ids"].shape[1]:].tolist()]
     assert [a for answers in first for a in answers] == plain
-    greedy = P.generate_answers(model, tok, prompts[:1], max_new_tokens=6)
-    assert greedy == P.generate_answers(model, tok, prompts[:1], max_new_tokens=6) and isinstance(greedy[0], str)
+    greedy = chat.generate_answers(model, tok, prompts[:1], max_new_tokens=6)
+    assert greedy == chat.generate_answers(model, tok, prompts[:1], max_new_tokens=6) and isinstance(greedy[0], str)
     with pytest.raises(ValueError):
-        P.sample_answers(model, tok, prompts, n=0)
+        chat.sample_answers(model, tok, prompts, n=0)
 
 
 def test_dpo_on_a_real_tiny_batch(tok, tasks, load_chat_model):

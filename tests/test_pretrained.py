@@ -2,8 +2,8 @@
 import pytest
 
 import helpers
-from helpers.pretrained import DEFAULT_MODEL, converted_dir
-from helpers.settings import REPO_ROOT
+from helpers.course.runtime import REPO_ROOT
+from helpers.data.pretrained import DEFAULT_MODEL, converted_dir
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_unknown_hub_id_offline_gives_one_line_error(monkeypatch):
 
 
 def test_load_pretrained_offline_model_is_a_plain_cached_folder():
-    from helpers.pretrained import model_dir
+    from helpers.data.pretrained import model_dir
     model, tokenizer = helpers.load_pretrained()
     assert (model_dir() / "config.json").exists() and (model_dir() / "model.safetensors").exists()
     assert (model_dir() / "tokenizer_config.json").exists()  # `transformers serve` needs both in one folder
@@ -77,7 +77,7 @@ def test_perplexity_equals_transformers_loss_and_sees_shuffling():
 
     import torch
 
-    from helpers.pretrained import perplexity
+    from helpers.generation.likelihood import perplexity
     model, tokenizer = helpers.load_pretrained()
     sonnet = helpers.load_sonnets()[17]
     ids = torch.tensor([tokenizer.encode(sonnet, add_special_tokens=False)])

@@ -1,4 +1,4 @@
-"""helpers.pretrain_char (notebook 04's data split, bigram baseline and command line) and notebook 04's exercise checkers."""
+"""helpers.cli.pretrain_char (notebook 04's data split, bigram baseline and command line) and notebook 04's exercise checkers."""
 import math
 import os
 import re
@@ -8,18 +8,20 @@ import sys
 import pytest
 import torch
 
-from helpers.checks import pretraining as checks
+from helpers.cli.pretrain_char import main, parse_args
+from helpers.course.checks import pretraining as checks
+from helpers.data.corpora import split_plays
+from helpers.models.bigram import bigram_loss
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import load_checkpoint, warmup_cosine
 from tests.checker_asserts import assert_checker_behaves, rejects
-from helpers.model import GPT, GPTConfig
-from helpers.pretrain_char import bigram_loss, main, parse_args, split_plays
-from helpers.train import load_checkpoint, training_step, warmup_cosine
 
 TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "32", "--batch-size", "4"]
 
 
 def run_cli(*args, cwd):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "helpers.pretrain_char", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "helpers.cli.pretrain_char", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -70,7 +72,7 @@ def test_bad_flag_fails_fast_from_the_command_line(tmp_path):
 # --- the split and the bigram baseline ---------------------------------------------------------
 
 def test_split_holds_out_the_end_of_every_play_between_speeches():
-    from helpers.data import PLAYS, load_plays
+    from helpers.data.corpora import PLAYS, load_plays
 
     train_text, val_text = split_plays()
     plays = [load_plays((p,)) for p in PLAYS]
@@ -230,9 +232,9 @@ def test_training_step_checker(capsys):
 
 
 def test_training_step_is_what_train_runs(capsys):
-    """helpers.train.train's steps are helpers.train.training_step's: the notebook's hand-written loop equals it."""
-    from helpers.model import GPT, GPTConfig
-    from helpers.train import TrainConfig, configure_optimizer, get_batch, train
+    """helpers.training.loop.train's steps are helpers.training.loop.training_step's: the notebook's hand-written loop equals it."""
+    from helpers.models.gpt import GPT, GPTConfig
+    from helpers.training.loop import TrainConfig, configure_optimizer, get_batch, train
 
     ids = torch.randint(0, 20, (5000,), generator=torch.Generator().manual_seed(0))
     cfg = TrainConfig(steps=6, batch_size=4, block_size=16, warmup=2, eval_every=6, eval_batches=1, progress=False,

@@ -1,11 +1,11 @@
-"""helpers.probes on the real SmolLM2: label log-probabilities equal a plain forward pass; gap statistics see planted gaps."""
+"""helpers.generation.probes on the real SmolLM2: label log-probabilities equal a plain forward pass; gap statistics see planted gaps."""
 import pytest
 import torch
 
 import helpers
-from helpers import probes
-from helpers.model import GPT, GPTConfig
-from helpers.prompts import few_shot_prompt
+from helpers.api.prompts import few_shot_prompt
+from helpers.generation import probes
+from helpers.models.gpt import GPT, GPTConfig
 
 
 @pytest.fixture(scope="module")

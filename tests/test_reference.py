@@ -1,15 +1,14 @@
 """'Is my run normal?' on real short training runs, and the key-figure records the runner collects."""
 import json
-import math
 
 import pytest
 import torch
 
 import helpers
-from helpers import reference as R
-from helpers.model import GPT, GPTConfig
-from helpers.record import FIGURE_MIME, figures_of, record
-from helpers.train import TrainConfig, train
+from helpers.course import reference as R
+from helpers.course.figures import FIGURE_MIME, figures_of, record
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, train
 
 SETTINGS = dict(steps=120, lr=3e-3, n_embd=32)
 

@@ -1,13 +1,12 @@
-"""Tests of helpers.reward: the Bradley–Terry loss, the reward model on SmolLM2, best-of-n, rank correlation."""
+"""Tests of helpers.training.reward: the Bradley–Terry loss, the reward model on SmolLM2, best-of-n, rank correlation."""
 import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from helpers import preference as P
-from helpers import reward as R
-
+from helpers.data import tasks as T
+from helpers.training import preference as P
+from helpers.training import reward as R
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
@@ -63,7 +62,7 @@ def test_features_are_the_hidden_state_at_the_end_of_the_response(tok, reward_mo
 
 def test_reward_model_learns_the_answer_format_from_real_pairs(tok, reward_model):
     """Trained on 12 pairs (the right answer in the format vs. a chatty sentence), it ranks 12 held-out pairs."""
-    tasks = P.make_tasks(n_reviews=20)
+    tasks = T.make_tasks(n_reviews=20)
     chatty = ["I am not sure, but I think the answer is {}.", "Well, it is {}, I believe. Let me explain why.",
               "The answer: {}? It could be something else."]
     examples = [e for rows in tasks.values() for e in rows[:8]]

@@ -1,4 +1,4 @@
-"""Tests of helpers.rl: rewards, group advantages, KL estimators, the policy-gradient and PPO losses, rollouts, checkers.
+"""Tests of helpers.training.rl: rewards, group advantages, KL estimators, the policy-gradient and PPO losses, rollouts, checkers.
 
 The losses are checked against numbers worked out by hand in the comments; the rollouts on a tiny random
 Llama with SmolLM2's tokenizer and a LoRA adapter, so they take seconds (COURSE_DTYPE=bfloat16 included).
@@ -7,14 +7,15 @@ import math
 
 import pytest
 import torch
+from checker_asserts import assert_checker_behaves
 
 import helpers
-from helpers import preference as P
-from helpers import rl
-from helpers.checks import rl_from_feedback as checks
-from helpers.finetune import add_lora
-
-from checker_asserts import assert_checker_behaves
+from helpers.course.checks import rl_from_feedback as checks
+from helpers.course.precision import model_precision
+from helpers.generation import chat
+from helpers.models.lora import add_lora
+from helpers.training import preference as P
+from helpers.training import rl
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
@@ -324,7 +325,7 @@ PROMPTS = ["Is this movie review positive or negative?\nReview: A delight.", "Sa
 
 
 def tolerance(model):
-    return 0.1 if P._precision(model, "auto").name != "float32" else 1e-4  # bf16 autocast rounds the logits
+    return 0.1 if model_precision(model, "auto").name != "float32" else 1e-4  # bf16 autocast rounds the logits
 
 
 def test_rollout_holds_the_sampled_tokens_and_their_logprobs(tok):
@@ -339,7 +340,7 @@ def test_rollout_holds_the_sampled_tokens_and_their_logprobs(tok):
     assert B == 6 and r.mask.shape == r.attention.shape == (6, T) and r.logp.shape == r.ref_logp.shape == (6, T - 1)
     assert r.token_mask.shape == (6, T - 1) and torch.equal(r.token_mask, r.mask[:, 1:])
     # the same text as sample_answers with the same seed: the same sampling, one prompt pass shared by its k answers
-    assert r.answers == P.sample_answers(model, tok, PROMPTS, n=3, max_new_tokens=6, seed=1)
+    assert r.answers == chat.sample_answers(model, tok, PROMPTS, n=3, max_new_tokens=6, seed=1)
     ended = 0
     for row in range(6):
         answer = r.ids[row][r.mask[row]].tolist()
@@ -352,7 +353,7 @@ def test_rollout_holds_the_sampled_tokens_and_their_logprobs(tok):
                                                             tokenize=False, add_generation_prompt=True)
     assert 0 < ended < 6  # both kinds present (the raised end-of-turn logit makes this so for these seeds)
     # log-probs: those of the full logits, one row at a time, on the answer tokens only
-    with torch.no_grad(), P._precision(model, "auto").autocast():
+    with torch.no_grad(), model_precision(model, "auto").autocast():
         for row in range(6):
             n = int(r.attention[row].sum())
             logits = model(input_ids=r.ids[row:row + 1, :n]).logits[0, :-1].float()
@@ -376,7 +377,7 @@ def test_rollout_reference_is_the_adapter_switched_off_and_the_loss_trains_the_a
                 p.normal_(0, 0.5, generator=torch.Generator().manual_seed(3))
     r = rl.sample_rollouts(model, tok, PROMPTS, k=2, max_new_tokens=5)
     assert not torch.allclose(r.logp, r.ref_logp, atol=1e-3)
-    precision = P._precision(model, "auto")
+    precision = model_precision(model, "auto")
     with torch.no_grad(), precision.autocast(), model.disable_adapter():
         ref = P.response_logprobs(model, r.ids, r.mask, r.attention)
     assert torch.allclose(ref, r.ref_logp, atol=tolerance(model))

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import helpers
-from helpers import titles
-from helpers.finetune import document_starts, encode_dataset, finetune, get_batch, train_config
-from helpers.runs import TRAINING_STATE, copy_run_from_drive, copy_run_to_drive, load_run, run_info
-from helpers.train import learning_rate
+from helpers.data import titles
+from helpers.training.finetune import document_starts, encode_dataset, finetune, get_batch, train_config
+from helpers.training.loop import learning_rate
+from helpers.training.runs import TRAINING_STATE, copy_run_from_drive, copy_run_to_drive, load_run, run_info
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 

@@ -4,9 +4,16 @@ import torch
 from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 import helpers
-from helpers.model import GPT, GPTConfig
-from helpers.sampling import (apply_temperature, generate, generate_text, sample_next, top_k_filter,
-                              top_p_filter, trim_at_stop)
+from helpers.generation.sampling import (
+    apply_temperature,
+    generate,
+    generate_text,
+    sample_next,
+    top_k_filter,
+    top_p_filter,
+    trim_at_stop,
+)
+from helpers.models.gpt import GPT, GPTConfig
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 

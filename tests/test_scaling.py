@@ -1,20 +1,30 @@
-"""helpers.scaling: power-law fits recover known laws, N as Kaplan counts it, the continuation task
+"""helpers.analysis.scaling: power-law fits recover known laws, N as Kaplan counts it, the continuation task
 agrees with greedy generation, bad input is refused; and the notebook 06 exercise checkers."""
 import math
 
 import numpy as np
 import pytest
-from checker_asserts import assert_checker_behaves, rejects
 import torch
+from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
-from helpers.checks import scaling_laws as checks
-from helpers.data import CharTokenizer
-from helpers.model import GPT, GPTConfig
-from helpers.sampling import generate
-from helpers.scaling import (PF_DAY, PowerLaw, continuation_scores, fit_line, fit_power_law, fit_power_law_offset,
-                             frontier, non_embedding_params, training_flops, training_hours, training_pf_days)
-from helpers.sizing import param_breakdown
+from helpers.analysis.scaling import (
+    PF_DAY,
+    PowerLaw,
+    continuation_scores,
+    fit_line,
+    fit_power_law,
+    fit_power_law_offset,
+    frontier,
+    non_embedding_params,
+    training_hours,
+    training_pf_days,
+)
+from helpers.analysis.sizing import param_breakdown, training_flops
+from helpers.course.checks import scaling_laws as checks
+from helpers.generation.sampling import generate
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.tokenizers import CharTokenizer
 
 N = np.geomspace(3e3, 1e6, 6)
 

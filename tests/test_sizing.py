@@ -1,16 +1,27 @@
-"""helpers.sizing against real models, and the notebook 02 exercise checkers."""
+"""helpers.analysis.sizing against real models, and the notebook 02 exercise checkers."""
 import itertools
 import math
 
 import pytest
-from checker_asserts import assert_checker_behaves, rejects
 import torch
 import torch.nn.functional as F
+from checker_asserts import assert_checker_behaves, rejects
 
-from helpers.checks import gpt_block as checks
-from helpers.model import GPT, GPTConfig
-from helpers.sizing import (CHINESE_GPT3, GPT3_CONTEXT, GPT3_PAPER, GPT3_VOCAB, config_params, flops_per_token,
-                            gpt_params, human, param_breakdown, training_days, training_memory_bytes)
+from helpers.analysis.sizing import (
+    CHINESE_GPT3,
+    GPT3_CONTEXT,
+    GPT3_PAPER,
+    GPT3_VOCAB,
+    config_params,
+    flops_per_token,
+    gpt_params,
+    human,
+    param_breakdown,
+    training_days,
+    training_memory_bytes,
+)
+from helpers.course.checks import gpt_block as checks
+from helpers.models.gpt import GPT, GPTConfig
 
 
 @pytest.mark.parametrize("bias, tied, positions",
@@ -140,8 +151,8 @@ def test_param_count_hints(capsys, index, words):
 
 
 def test_fallbacks_are_the_course_implementations(capsys):
-    from helpers.model import layer_norm, pre_norm_block
-    from helpers.sizing import linear_flops_per_token
+    from helpers.analysis.sizing import linear_flops_per_token
+    from helpers.models.gpt import layer_norm, pre_norm_block
 
     assert linear_flops_per_token(3, 24, 50) == _flops(3, 24, 50)
     assert checks.check_param_count(lambda *a: None) is gpt_params

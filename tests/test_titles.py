@@ -1,4 +1,4 @@
-"""helpers.titles: CSV reading, download-and-cache against a local server, the offline fallback."""
+"""helpers.data.titles: CSV reading, download-and-cache against a local server, the offline fallback."""
 import http.server
 import threading
 import uuid
@@ -6,12 +6,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-
 from checker_asserts import assert_checker_behaves
 
-from helpers import titles
-from helpers.checks import finetune_titles as checks
-from helpers.settings import REPO_ROOT
+from helpers.course.checks import finetune_titles as checks
+from helpers.course.runtime import REPO_ROOT
+from helpers.data import titles
 
 CSV_NAME = "reddit_titles_2000.csv"
 
@@ -127,7 +126,7 @@ def test_load_titles_csv_reads_the_named_column(tmp_path):
 
 def test_bad_csvs_give_one_line_errors_with_the_fix(tmp_path):
     cases = {
-        "cols.csv": ("name,subreddit\nhello,x\n".encode(), ValueError, r"no column 'title' \(its columns: 'name', 'subreddit'\): pass column="),
+        "cols.csv": (b"name,subreddit\nhello,x\n", ValueError, r"no column 'title' \(its columns: 'name', 'subreddit'\): pass column="),
         "empty.csv": (b"  \n", ValueError, "is empty: give a CSV with a header row"),
         "latin1.csv": ("title\ncaf\u00e9\n".encode("latin-1"), ValueError, "not UTF-8 text .*re-save it as UTF-8"),
         "header.csv": (b"title\n", ValueError, "no text in it: add one text per row"),
@@ -185,7 +184,7 @@ def test_check_jaccard(capsys):
 
 def test_documents_tokenize_with_the_markers_as_single_special_ids():
     import helpers
-    from helpers.finetune import add_tokens
+    from helpers.training.finetune import add_tokens
 
     model, tok = helpers.load_pretrained()
     docs = titles.to_documents(["There are 206 bones", "Cats sleep"], ["number", "no number"])

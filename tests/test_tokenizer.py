@@ -1,14 +1,22 @@
-"""Tests of helpers.tokenizer (byte-level BPE from scratch) and of notebook 03's exercise checkers."""
+"""Tests of helpers.tokenizers (byte-level BPE from scratch) and of notebook 03's exercise checkers."""
 from collections import Counter
 
 import pytest
 from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
-from helpers.checks import tokenization as checks
-from helpers.settings import REPO_ROOT
-from helpers.tokenizer import (SPLIT_PATTERN, BPETokenizer, best_pair, byte_alphabet, merge, pair_counts,
-                               show_tokens, vocab_token_to_bytes)
+from helpers.course.checks import tokenization as checks
+from helpers.course.runtime import REPO_ROOT
+from helpers.tokenizers import (
+    SPLIT_PATTERN,
+    BPETokenizer,
+    best_pair,
+    byte_alphabet,
+    merge,
+    pair_counts,
+    show_tokens,
+    vocab_token_to_bytes,
+)
 
 JAPANESE = helpers.read_text(REPO_ROOT / "data" / "japanese_sample.txt")
 ENGLISH = helpers.read_text(REPO_ROOT / "data" / "english_sample.txt")
@@ -379,7 +387,7 @@ def test_apply_merges_overlap_hint(capsys):
 
 
 def test_fallbacks_are_the_course_implementations(text):
-    from helpers import tokenizer
+    from helpers import tokenizers as tokenizer
 
     assert tokenizer.train_merges(text[:5000], 30) == train_bpe_with()(text[:5000], 30)
     assert tokenizer.train_merges("ab", 0) == {}

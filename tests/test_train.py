@@ -4,14 +4,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
 import helpers
-from helpers.model import GPT, GPTConfig
-from helpers.train import TrainConfig, learning_rate, train
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, learning_rate, train
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
@@ -85,8 +84,8 @@ def test_bad_input_gives_one_line_errors(ids, tmp_path):
 DDP_SCRIPT = textwrap.dedent("""
     import os, torch, torch.distributed as dist
     import helpers
-    from helpers.model import GPT, GPTConfig
-    from helpers.train import TrainConfig, train
+    from helpers.models.gpt import GPT, GPTConfig
+    from helpers.training.loop import TrainConfig, train
     text = "\\n\\n".join(helpers.load_sonnets())
     chars = sorted(set(text))
     ids = torch.tensor([chars.index(c) for c in text])

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
-from helpers.record import figures_of  # noqa: E402  (the key figures helpers.record left in a notebook's outputs)
+from helpers.course.figures import figures_of  # noqa: E402  (the key figures helpers.record left in a notebook's outputs)
 
 
 def notebook_paths(wanted: list[str], folder: Path = NOTEBOOKS) -> list[Path]:

@@ -64,7 +64,7 @@ def lab():
             break
         except OSError:
             if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited at start; see out/browser-lab.log")
+                pytest.fail("JupyterLab exited at start; see out/browser-lab.log")
             time.sleep(0.5)
     else:
         process.terminate()
