@@ -12,7 +12,7 @@ from helpers.generation.likelihood import logits_of, perplexity
 from helpers.generation.sampling import CausalLMAdapter, as_course_model
 from helpers.generation.sampling import generate as sample_ids
 from helpers.models.lora import add_lora, trainable_parameters
-from helpers.training.finetune import (
+from helpers.training.finetuning import (
     SEPARATOR,
     add_tokens,
     encode_dataset,

@@ -12,7 +12,7 @@ import pytest
 import helpers
 from helpers.cli.finetune import main
 from helpers.course.runtime import REPO_ROOT
-from helpers.training.finetune import SEPARATOR
+from helpers.training.finetuning import SEPARATOR
 
 QUICK = ["--steps", "2", "--batch-size", "1", "--block-size", "16", "--quiet"]
 

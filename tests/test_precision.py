@@ -157,7 +157,7 @@ def test_float32_checkpoints_carry_no_scaler(char_ids, tmp_path):
 
 
 def test_finetune_trains_in_float16_with_a_scaler(tiny_llama_and_tokenizer, tmp_path):
-    from helpers.training.finetune import finetune
+    from helpers.training.finetuning import finetune
 
     model, tokenizer = tiny_llama_and_tokenizer
     texts = helpers.load_sonnets()[:20]

@@ -10,7 +10,7 @@ import torch
 
 import helpers
 from helpers.data import titles
-from helpers.training.finetune import document_starts, encode_dataset, finetune, get_batch, train_config
+from helpers.training.finetuning import document_starts, encode_dataset, finetune, get_batch, train_config
 from helpers.training.loop import learning_rate
 from helpers.training.runs import TRAINING_STATE, copy_run_from_drive, copy_run_to_drive, load_run, run_info
 

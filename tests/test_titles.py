@@ -184,7 +184,7 @@ def test_check_jaccard(capsys):
 
 def test_documents_tokenize_with_the_markers_as_single_special_ids():
     import helpers
-    from helpers.training.finetune import add_tokens
+    from helpers.training.finetuning import add_tokens
 
     model, tok = helpers.load_pretrained()
     docs = titles.to_documents(["There are 206 bones", "Cats sleep"], ["number", "no number"])

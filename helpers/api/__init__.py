@@ -17,9 +17,9 @@ from .client import (
                      get_client,
                      stop_local_server,
 )
-from .local_server import LOCAL_MODEL, ApiError, LocalServer, local_server, served_folder
+from .local_server import LOCAL_MODEL, ApiError, LocalServer, served_folder
 from .prompts import few_shot_messages, few_shot_prompt, parse_label
 
 __all__ = ["LOCAL_MODEL", "ApiError", "Completion", "LocalServer", "TokenLogprob", "Usage", "chat", "chat_completion",
            "complete", "completion", "completion_model", "few_shot_messages", "few_shot_prompt", "get_client",
-           "local_server", "parse_label", "served_folder", "stop_local_server"]
+           "parse_label", "served_folder", "stop_local_server"]

@@ -1,4 +1,4 @@
-"""The command line of helpers.training.finetune, as gpt-2-simple had one: fine-tune a named run, generate from it.
+"""The command line of helpers.training.finetuning, as gpt-2-simple had one: fine-tune a named run, generate from it.
 
     python -m helpers.cli.finetune finetune sonnets.txt --run-name sonnets --steps 200
     python -m helpers.cli.finetune finetune titles.csv --column title --run-name titles --steps 300
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from helpers.data import titles
 from helpers.data.pretrained import load_pretrained
-from helpers.training.finetune import DOC_START_SHARE, add_tokens, finetune, generate, generate_to_file
+from helpers.training.finetuning import DOC_START_SHARE, add_tokens, finetune, generate, generate_to_file
 from helpers.training.runs import RUN_INFO, load_run, run_folder
 
 COMMANDS = ("finetune", "generate")

@@ -6,7 +6,7 @@ LoRA freezes a pretrained weight W (out × in) and learns a low-rank change besi
 
 so at step 0 the adapted layer computes exactly what the pretrained one did. ``LoRALinear`` is that
 layer in a dozen lines (notebook 08's exercise); ``add_lora`` puts peft's version of it on chosen
-projections of a whole ``transformers`` model, which is what ``helpers.training.finetune`` trains.
+projections of a whole ``transformers`` model, which is what ``helpers.training.finetuning`` trains.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def add_lora(model, r: int = 8, alpha: int = 16, dropout: float = 0.0,
              targets: tuple[str, ...] = ("q_proj", "v_proj"), trainable_tokens=None):
     """Return ``model`` wrapped by ``peft`` with LoRA adapters on ``targets``; only they train.
 
-    ``trainable_tokens`` (token ids, e.g. from ``helpers.training.finetune.add_tokens``) makes those embedding
+    ``trainable_tokens`` (token ids, e.g. from ``helpers.training.finetuning.add_tokens``) makes those embedding
     rows train too (peft's trainable_token_indices; with tied embeddings the output rows follow).
     """
     from peft import LoraConfig, get_peft_model
