@@ -157,7 +157,7 @@ def test(rest: list[str]) -> int:
     if browser:  # only the checks that drive a real Chromium (tests/browser/)
         return pytest(python, ["-m", "browser", str(ROOT / "tests" / "browser"), *rest], env)
     if colab:  # the notebooks' set-up cell as Colab runs it, in a fresh virtual environment
-        return pytest(python, ["-m", "colab", str(ROOT / "tests" / "test_colab_setup.py"), *rest], env)
+        return pytest(python, ["-m", "colab", str(ROOT / "tests" / "install" / "test_colab_setup.py"), *rest], env)
     legs = [dtype] if dtype else ["float32", "bfloat16"]
     code = 0 if dtype else pytest(python, rest, env)
     if rest and not dtype:

@@ -2,7 +2,7 @@
 
     python tools/course_cells.py notebooks/*.ipynb   # (re)write those cells in the notebooks
 
-tests/test_notebooks_layout.py checks that every notebook carries exactly these cells, so the
+tests/notebooks/test_notebooks_layout.py checks that every notebook carries exactly these cells, so the
 repository URL below is the only place to change when the course moves.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ SETUP_SOURCE = f'''#@title Set-up (in Colab: fetch the course, install its pinne
 import os, subprocess, sys
 from pathlib import Path
 
-# the two COURSE_ variables let tests/test_colab_setup.py play Colab anywhere; in Colab they are unset
+# the two COURSE_ variables let tests/install/test_colab_setup.py play Colab anywhere; in Colab they are unset
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{REPO_URL}")
 if "google.colab" in sys.modules:
     root = Path(os.environ.get("COURSE_COLAB_CONTENT", "/content")) / REPO_URL.rsplit("/", 1)[-1]

@@ -1,6 +1,6 @@
 """How big a GPT is, from its shape alone: parameters, training memory, compute (notebook 02).
 
-The counts match ``helpers.models.gpt.GPT`` exactly (tests/test_sizing.py builds the models and
+The counts match ``helpers.models.gpt.GPT`` exactly (tests/analysis/test_sizing.py builds the models and
 compares); memory and FLOPs are the usual back-of-the-envelope rules, stated where they are used.
 """
 from __future__ import annotations

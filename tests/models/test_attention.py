@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
 from helpers.course.checks import attention as checks
 from helpers.models.attention import MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from tests.checker_asserts import assert_checker_behaves, rejects
 
 
 @pytest.fixture

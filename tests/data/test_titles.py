@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from checker_asserts import assert_checker_behaves
+from tests.checker_asserts import assert_checker_behaves
 
 from helpers.course.checks import finetune_titles as checks
 from helpers.course.runtime import REPO_ROOT

@@ -1,12 +1,12 @@
 """Notebook 05's exercise checkers: each says "not done yet" to a stub, rejects a wrong answer, accepts the solution."""
 import pytest
 import torch
-from checker_asserts import assert_checker_behaves
 
 from helpers.course.checks import decoding as checks
 from helpers.course.checks.decoding import _attend
 from helpers.generation.sampling import top_p_filter
 from helpers.models.kv_cache import attention_with_cache
+from tests.checker_asserts import assert_checker_behaves
 
 
 def min_p(logits, min_p):

@@ -9,21 +9,16 @@ from helpers.generation.contamination import mean_logprob, min_k_prob, token_log
 from helpers.generation.likelihood import perplexity
 
 
-@pytest.fixture(scope="module")
-def model_and_tokenizer():
-    return helpers.load_pretrained(device="cpu")
-
-
-def test_token_logprobs_are_the_models_loss(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_token_logprobs_are_the_models_loss(smollm2):
+    model, tokenizer = smollm2
     text = helpers.load_sonnets()[17]
     logps = token_logprobs(model, tokenizer, text)
     assert logps.shape == (len(tokenizer.encode(text, add_special_tokens=False)) - 1,) and (logps <= 0).all()
     assert torch.exp(-logps.mean()).item() == pytest.approx(perplexity(model, tokenizer, [text]), rel=1e-4)
 
 
-def test_min_k_is_the_mean_of_the_lowest_tokens_and_shuffling_lowers_it(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_min_k_is_the_mean_of_the_lowest_tokens_and_shuffling_lowers_it(smollm2):
+    model, tokenizer = smollm2
     text = helpers.load_sonnets()[17]
     logps = token_logprobs(model, tokenizer, text).sort().values
     assert min_k_prob(model, tokenizer, text, k=0.2) == pytest.approx(logps[:int(0.2 * len(logps))].mean().item())
@@ -33,18 +28,18 @@ def test_min_k_is_the_mean_of_the_lowest_tokens_and_shuffling_lowers_it(model_an
     assert min_k_prob(model, tokenizer, " ".join(words)) < min_k_prob(model, tokenizer, text) - 1.0
 
 
-def test_bad_input_is_a_one_line_error(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
+def test_bad_input_is_a_one_line_error(smollm2):
+    model, tokenizer = smollm2
     with pytest.raises(ValueError, match="at least two tokens"):
         token_logprobs(model, tokenizer, "")
     with pytest.raises(ValueError, match="between 0"):
         min_k_prob(model, tokenizer, "Shall I compare thee", k=0)
 
 
-def test_famous_texts_score_above_fresh_ones_of_the_same_kind(model_and_tokenizer):
+def test_famous_texts_score_above_fresh_ones_of_the_same_kind(smollm2):
     from helpers.generation import contamination
 
-    model, tokenizer = model_and_tokenizer
+    model, tokenizer = smollm2
     famous = contamination.famous_texts()
     assert famous["Sonnet 18"].startswith("Shall I compare thee") and famous["Hamlet"].startswith("To be, or not to be")
     texts = {**famous, **contamination.FRESH}

@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from checker_asserts import assert_checker_behaves
 
 from helpers.course.checks import instruction_tuning as checks
 from helpers.data import sentiment
@@ -14,6 +13,7 @@ from helpers.data import tasks as T
 from helpers.generation import chat
 from helpers.models.lora import add_lora
 from helpers.training import preference as P
+from tests.checker_asserts import assert_checker_behaves
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,14 @@ import math
 
 import pytest
 import torch
-from checker_asserts import assert_checker_behaves
 
-import helpers
 from helpers.course.checks import rl_from_feedback as checks
 from helpers.course.precision import model_precision
 from helpers.generation import chat
 from helpers.models.lora import add_lora
 from helpers.training import preference as P
 from helpers.training import rl
+from tests.checker_asserts import assert_checker_behaves
 
 pytestmark = pytest.mark.numerics  # run again under each precision: python3 course.py test --dtype ...
 
@@ -301,11 +300,6 @@ def test_a_strong_kl_leash_keeps_the_bandit_near_its_reference():
 
 
 # ----------------------------------------------------------------------------- rollouts from a tiny chat model
-
-@pytest.fixture(scope="module")
-def tok():
-    return helpers.load_tokenizer()
-
 
 def tiny_policy(tok, seed=0):
     """A 2-layer random Llama (hidden 32) with a LoRA adapter; its end-of-turn logit is raised so some answers end."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHECK_CALL = re.compile(r"checks\.(check_\w+)\(\s*(\w+)\s*\)")
 SOLUTION = re.compile(r"<details>\s*<summary>\s*Solution[^<]*</summary>\s*```python\n(.*?)```\s*</details>", re.S)

@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from checker_asserts import assert_checker_behaves, rejects
 
 from helpers.analysis.sizing import (
     CHINESE_GPT3,
@@ -22,6 +21,7 @@ from helpers.analysis.sizing import (
 )
 from helpers.course.checks import gpt_block as checks
 from helpers.models.gpt import GPT, GPTConfig
+from tests.checker_asserts import assert_checker_behaves, rejects
 
 
 @pytest.mark.parametrize("bias, tied, positions",

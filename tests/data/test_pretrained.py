@@ -6,36 +6,31 @@ from helpers.course.runtime import REPO_ROOT
 from helpers.data.pretrained import DEFAULT_MODEL, converted_dir
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return helpers.load_tokenizer()
-
-
-def test_loads_and_is_cached_as_a_plain_folder(smol):
-    assert len(smol) == 49152
+def test_loads_and_is_cached_as_a_plain_folder(tok):
+    assert len(tok) == 49152
     assert (converted_dir(DEFAULT_MODEL) / "tokenizer" / "tokenizer_config.json").exists()
     again = helpers.load_tokenizer()  # now from the converted folder, not the GGUF
-    assert again.encode("Shall I compare thee") == smol.encode("Shall I compare thee")
+    assert again.encode("Shall I compare thee") == tok.encode("Shall I compare thee")
 
 
 @pytest.mark.parametrize("s", ["Shall I compare thee to a summer's day?", "Café — déjà vu 😀",
                                helpers.read_text(REPO_ROOT / "data" / "japanese_sample.txt"), "  two  spaces\n"])
-def test_round_trip(smol, s):
-    ids = smol.encode(s, add_special_tokens=False)
-    assert smol.decode(ids) == s
+def test_round_trip(tok, s):
+    ids = tok.encode(s, add_special_tokens=False)
+    assert tok.decode(ids) == s
 
 
-def test_special_tokens_are_single_ids(smol):
-    assert set(smol.all_special_tokens) == {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
-    assert [smol.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")] == [0, 1, 2]
-    assert smol.encode("<|im_start|>user\nHi<|im_end|>", add_special_tokens=False)[0] == 1
-    split = smol.encode("a<|endoftext|>b", add_special_tokens=False, split_special_tokens=True)
-    assert 0 not in split and smol.decode(split) == "a<|endoftext|>b"
+def test_special_tokens_are_single_ids(tok):
+    assert set(tok.all_special_tokens) == {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+    assert [tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")] == [0, 1, 2]
+    assert tok.encode("<|im_start|>user\nHi<|im_end|>", add_special_tokens=False)[0] == 1
+    split = tok.encode("a<|endoftext|>b", add_special_tokens=False, split_special_tokens=True)
+    assert 0 not in split and tok.decode(split) == "a<|endoftext|>b"
 
 
-def test_byte_level_vocabulary(smol):
-    assert smol.tokenize(" the") == ["Ġthe"]
-    assert len(smol.encode("灯", add_special_tokens=False)) == 3  # an unmerged CJK character: one token per byte
+def test_byte_level_vocabulary(tok):
+    assert tok.tokenize(" the") == ["Ġthe"]
+    assert len(tok.encode("灯", add_special_tokens=False)) == 3  # an unmerged CJK character: one token per byte
 
 
 def test_unknown_hub_id_offline_gives_one_line_error(monkeypatch):

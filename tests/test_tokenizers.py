@@ -2,7 +2,6 @@
 from collections import Counter
 
 import pytest
-from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
 from helpers.course.checks import tokenization as checks
@@ -17,6 +16,7 @@ from helpers.tokenizers import (
     show_tokens,
     vocab_token_to_bytes,
 )
+from tests.checker_asserts import assert_checker_behaves, rejects
 
 JAPANESE = helpers.read_text(REPO_ROOT / "data" / "japanese_sample.txt")
 ENGLISH = helpers.read_text(REPO_ROOT / "data" / "english_sample.txt")

@@ -8,11 +8,6 @@ from helpers.generation import probes
 from helpers.models.gpt import GPT, GPTConfig
 
 
-@pytest.fixture(scope="module")
-def smol():
-    return helpers.load_pretrained(device="cpu")
-
-
 def plain_logprob(model, tokenizer, prompt, label):
     ids = tokenizer.encode(prompt, add_special_tokens=False)
     label_ids = tokenizer.encode(label, add_special_tokens=False)
@@ -21,8 +16,8 @@ def plain_logprob(model, tokenizer, prompt, label):
     return sum(logps[len(ids) - 1 + k, t].item() for k, t in enumerate(label_ids))
 
 
-def test_label_logprobs_equal_one_forward_pass_per_prompt(smol):
-    model, tokenizer = smol
+def test_label_logprobs_equal_one_forward_pass_per_prompt(smollm2):
+    model, tokenizer = smollm2
     examples = [("A joy from start to end.", "positive"), ("Dull and slow.", "negative")]
     prompts = [few_shot_prompt("Classify each review.", examples, q)
                for q in ("I loved it.", "Boring.", "Fine acting, weak plot", "What a mess")]  # a long shared prefix

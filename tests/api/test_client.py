@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 import pytest
-from checker_asserts import assert_checker_behaves
 
 from helpers.api import playground
 from helpers.api.client import chat, complete, completion
@@ -17,6 +16,7 @@ from helpers.api.prompts import few_shot_prompt
 from helpers.course.checks import few_shot_prompting as checks
 from helpers.data.sentiment import labelled_reviews, load_movie_reviews
 from helpers.generation.sampling import trim_at_stop
+from tests.checker_asserts import assert_checker_behaves
 
 
 @pytest.fixture(scope="module")

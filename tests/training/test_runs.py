@@ -1,7 +1,7 @@
 """Fine-tuning runs: batches that see document starts, exact continuation of a saved run, Drive copies.
 
 A tiny Llama with SmolLM2's tokenizer, saved as a local model folder, keeps these fast; the real
-SmolLM2-135M runs are in test_finetune.py and test_finetune_cli.py.
+SmolLM2-135M runs are in test_finetuning.py and tests/cli/test_finetune.py.
 """
 import json
 

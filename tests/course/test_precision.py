@@ -114,14 +114,6 @@ def test_peak_probe_is_capped_by_time():
 
 # --- float16 with a gradient scaler, in each training loop -------------------------------------------
 
-@pytest.fixture(scope="module")
-def char_ids():
-    text = "\n\n".join(helpers.load_sonnets())
-    chars = sorted(set(text))
-    data = torch.tensor([chars.index(c) for c in text])
-    return data[:60_000], data[60_000:], len(chars)
-
-
 def small_gpt(vocab):
     helpers.seed_everything(0)
     return GPT(GPTConfig(vocab_size=vocab, block_size=32, n_layer=1, n_head=2, n_embd=32))

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from checker_asserts import assert_checker_behaves, rejects
 
 import helpers
 from helpers.analysis.scaling import (
@@ -25,6 +24,7 @@ from helpers.course.checks import scaling_laws as checks
 from helpers.generation.sampling import generate
 from helpers.models.gpt import GPT, GPTConfig
 from helpers.tokenizers import CharTokenizer
+from tests.checker_asserts import assert_checker_behaves, rejects
 
 N = np.geomspace(3e3, 1e6, 6)
 

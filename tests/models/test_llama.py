@@ -1,13 +1,13 @@
 """Tests of helpers.models.llama: the modern block rebuilt, checked against transformers on SmolLM2-135M's weights."""
 import pytest
 import torch
-from checker_asserts import assert_checker_behaves
 
 import helpers
 from helpers.course.checks import pretrained_model as checks
 from helpers.data.pretrained import load_llama
 from helpers.generation.sampling import generate
 from helpers.models.llama import Attention, Llama, LlamaConfig, RMSNorm, apply_rope, hf_name, repeat_kv, rope_tables
+from tests.checker_asserts import assert_checker_behaves
 
 TINY = LlamaConfig(vocab_size=50, block_size=16, n_layer=2, n_head=4, n_kv_head=2, n_embd=32, hidden_dim=40)
 

@@ -4,21 +4,12 @@ import json
 import pytest
 import torch
 
-import helpers
 from helpers.course import reference as R
 from helpers.course.figures import FIGURE_MIME, figures_of, record
 from helpers.models.gpt import GPT, GPTConfig
 from helpers.training.loop import TrainConfig, train
 
 SETTINGS = dict(steps=120, lr=3e-3, n_embd=32)
-
-
-@pytest.fixture(scope="module")
-def char_ids():
-    text = "\n\n".join(helpers.load_sonnets())
-    chars = sorted(set(text))
-    data = torch.tensor([chars.index(c) for c in text])
-    return data[:60_000], data[60_000:], len(chars)
 
 
 def run(char_ids, lr=3e-3, seed=1337, steps=120):
