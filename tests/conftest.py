@@ -38,8 +38,8 @@ DOWNLOADS = {"tok", "tiny_llama_and_tokenizer", "tiny_folder", "load_chat_model"
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs the real SmolLM2-135M weights (COURSE_TEST_MODEL=tiny)")
     for item in items:
-        if DOWNLOADS & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.download)
+        if DOWNLOADS & set(getattr(item, "fixturenames", ())) or {"colab", "browser"} & set(item.keywords):
+            item.add_marker(pytest.mark.download)  # (the Colab and browser checks install and fetch much more)
         if TINY and "real_weights" in item.keywords:
             item.add_marker(skip)
 

@@ -75,12 +75,14 @@ def test_first_merges_on_the_sonnets(tok):
     assert len(tok) == 320 and len(tok.merges) == 320 - 257
 
 
+@pytest.mark.download
 def test_training_is_deterministic(text):
     a = BPETokenizer().train(text[:20000], 300, progress=False)
     b = BPETokenizer().train(text[:20000], 300, progress=False)
     assert a.merges == b.merges
 
 
+@pytest.mark.download
 def test_incremental_training_equals_recounting_everything(text):
     # the reference: recount all pairs of all chunks after every merge
     import re
@@ -386,6 +388,7 @@ def test_apply_merges_overlap_hint(capsys):
         checks.check_apply_merges(apply_merges_overlapping)
 
 
+@pytest.mark.download
 def test_fallbacks_are_the_course_implementations(text):
     from helpers import tokenizers as tokenizer
 

@@ -102,6 +102,7 @@ def plays():
     return tok, torch.tensor(tok.encode(text[-20_000:]))
 
 
+@pytest.mark.download
 def test_continuation_scores_agree_with_greedy_generation(plays):
     tok, ids = plays
     torch.manual_seed(0)
@@ -125,6 +126,7 @@ def test_continuation_scores_agree_with_greedy_generation(plays):
     assert torch.isclose(scores.nll[0].mean(), want, atol=1e-5)
 
 
+@pytest.mark.download
 def test_continuation_scores_refuses_bad_windows(plays):
     tok, ids = plays
     model = GPT(GPTConfig(vocab_size=len(tok), block_size=16, n_layer=1, n_head=1, n_embd=8))

@@ -26,17 +26,20 @@ def server():
     srv.stop()
 
 
+@pytest.mark.download
 def test_local_server_answers_completions_with_usage(server, capsys):
     text = complete(server.client(), LOCAL_MODEL, "The capital of France is", max_tokens=4)
     assert isinstance(text, str) and text.strip()
     assert "prompt +" in capsys.readouterr().out  # usage printed per call
 
 
+@pytest.mark.download
 def test_local_server_answers_chat(server):
     reply = chat(server.client(), LOCAL_MODEL, [{"role": "user", "content": "Say hello."}], max_tokens=8)
     assert isinstance(reply, str) and reply.strip()
 
 
+@pytest.mark.download
 def test_stop_sequences_are_cut_even_though_the_server_returns_them(server):
     client = server.client()
     prompt = "one\ntwo\nthree\nfour\nfive\n"
@@ -46,17 +49,20 @@ def test_stop_sequences_are_cut_even_though_the_server_returns_them(server):
     assert raw.choices[0].text.startswith(text)
 
 
+@pytest.mark.download
 def test_unknown_model_is_one_line(server):
     with pytest.raises(ApiError, match="does not know the model 'gpt-9'") as e:
         complete(server.client(), "gpt-9", "hi", max_tokens=1, verbose=False)
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.download
 def test_prompt_longer_than_context_is_refused_before_sending(server):
     with pytest.raises(ApiError, match="context"):
         complete(server.client(), LOCAL_MODEL, "word " * 9000, max_tokens=4)
 
 
+@pytest.mark.download
 def test_local_server_sends_no_logprobs_and_ignores_presence_penalty(server):
     client = server.client()
     assert completion(client, LOCAL_MODEL, "The cat", max_tokens=2, logprobs=2, verbose=False).tokens is None
@@ -67,6 +73,7 @@ def test_local_server_sends_no_logprobs_and_ignores_presence_penalty(server):
     assert frequency != plain  # ... and turns this one into a repetition penalty
 
 
+@pytest.mark.download
 def test_playground_on_the_api_disables_what_the_backend_cannot_do(server):
     backend = playground.ApiBackend(server.client(), LOCAL_MODEL)
     assert set(backend.unsupported) == {"top_k", "show_probabilities"} and "presence_penalty" in backend.note
@@ -83,6 +90,7 @@ def test_playground_on_the_api_disables_what_the_backend_cannot_do(server):
     assert pg.prompt.value.startswith(before) and len(pg.prompt.value) > len(before)
 
 
+@pytest.mark.download
 def test_stop_leaves_no_process_and_closes_the_port(server):
     pid, port = server.proc.pid, server.port
     server.stop()
@@ -152,6 +160,7 @@ class _Answers(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.download
 def test_logprobs_are_read_and_cut_with_the_text_at_the_stop():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -169,6 +178,7 @@ def test_logprobs_are_read_and_cut_with_the_text_at_the_stop():
         httpd.shutdown()
 
 
+@pytest.mark.download
 def test_wrong_key_gives_one_line_with_the_fix():
     httpd, handler, client = _fake_endpoint(401, _Fake.error)
     try:
@@ -180,6 +190,7 @@ def test_wrong_key_gives_one_line_with_the_fix():
         httpd.shutdown()
 
 
+@pytest.mark.download
 def test_rate_limit_is_retried_a_bounded_number_of_times():
     error = {"message": "You exceeded your current quota.", "type": "insufficient_quota", "code": "insufficient_quota"}
     httpd, handler, client = _fake_endpoint(429, error)
@@ -205,6 +216,7 @@ def test_few_shot_prompt_has_the_gpt3_layout():
     assert few_shot_prompt("", [], "cheese") == "cheese =>"
 
 
+@pytest.mark.download
 def test_movie_reviews_are_balanced_and_labelled_by_their_scores():
     scores = dict(load_movie_reviews())
     assert len(scores) > 10_000

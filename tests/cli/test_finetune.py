@@ -24,6 +24,7 @@ def sonnets_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.download
 def test_finetune_then_generate_to_a_file(sonnets_file, tmp_path, capsys):
     checkpoint = str(tmp_path / "checkpoint")
     main([str(sonnets_file), "--run-name", "poems", "--checkpoint-dir", checkpoint, "--learning-rate", "3e-3", *QUICK])
@@ -46,6 +47,7 @@ def test_finetune_then_generate_to_a_file(sonnets_file, tmp_path, capsys):
     assert printed.startswith("Shall I") and printed.endswith(SEPARATOR + "\n")
 
 
+@pytest.mark.download
 def test_a_csv_column_becomes_documents_with_markers(tmp_path, capsys):
     path = tmp_path / "titles.csv"
     lines = [line for line in helpers.load_sonnets()[0].splitlines()[:8]]

@@ -25,6 +25,7 @@ def run_cli(*args, cwd):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.download
 def test_cli_trains_writes_a_checkpoint_and_prints_the_val_loss(tmp_path):
     result = run_cli("--steps", "4", "--eval-every", "2", "--out", "out/run", *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -37,6 +38,7 @@ def test_cli_trains_writes_a_checkpoint_and_prints_the_val_loss(tmp_path):
     assert state["step"] == 4 and state["history"]["eval_step"] == [2, 4]
 
 
+@pytest.mark.download
 def test_resume_continues_to_the_new_step_count(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     main(["--steps", "2", "--out", "run", *TINY])
@@ -71,6 +73,7 @@ def test_bad_flag_fails_fast_from_the_command_line(tmp_path):
 
 # --- the split and the bigram baseline ---------------------------------------------------------
 
+@pytest.mark.download
 def test_split_holds_out_the_end_of_every_play_between_speeches():
     from helpers.data.corpora import PLAYS, load_plays
 
@@ -86,6 +89,7 @@ def test_split_holds_out_the_end_of_every_play_between_speeches():
         split_plays(1.5)
 
 
+@pytest.mark.download
 def test_bigram_loss_equals_a_trained_tables_optimum_on_real_text():
     train_text, val_text = split_plays()
     chars = sorted(set(train_text + val_text))

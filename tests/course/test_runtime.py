@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import helpers
+from helpers.course.runtime import cache_dir
 
 
 def test_settings_full_mode_keeps_full_values(monkeypatch, capsys):
@@ -48,7 +49,7 @@ def test_seed_everything_repeats_all_three_generators():
 
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "c"))
-    assert helpers.cache_dir() == tmp_path / "c"
+    assert cache_dir() == tmp_path / "c"
     assert (tmp_path / "c").is_dir()
 
 

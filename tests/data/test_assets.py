@@ -13,6 +13,7 @@ def empty_cache(monkeypatch, tmp_path):
     return tmp_path
 
 
+@pytest.mark.download
 def test_real_download_check_extract_then_cached_call_needs_no_network(empty_cache, monkeypatch):
     path = asset_path("randfacts", "randfacts/safe.txt")  # a 271 KB text inside a 0.2 MB wheel
     assert path.is_file() and path.is_relative_to(empty_cache)
@@ -61,6 +62,7 @@ def test_no_network_and_empty_cache_says_what_to_do(empty_cache, monkeypatch):
     assert "COURSE_CACHE" in message
 
 
+@pytest.mark.download
 def test_missing_member_is_named(empty_cache):
     with pytest.raises(AssetError, match="no member 'randfacts/nothing.txt'"):
         asset_path("randfacts", "randfacts/nothing.txt")

@@ -4,6 +4,7 @@ import helpers
 from helpers.data.corpora import PLAYS, markdown_play_to_text
 
 
+@pytest.mark.download
 def test_load_sonnets_gives_154_fourteen_line_poems_mostly():
     sonnets = helpers.load_sonnets()
     assert len(sonnets) == 154
@@ -13,6 +14,7 @@ def test_load_sonnets_gives_154_fourteen_line_poems_mostly():
     assert sonnets[-1].endswith("water cools not love.")
 
 
+@pytest.mark.download
 def test_load_plays_is_tinyshakespeare_sized_in_speaker_form():
     text = helpers.load_plays()
     assert 1_000_000 < len(text) < 1_200_000
@@ -42,6 +44,7 @@ def test_read_text_errors_are_one_line(tmp_path):
         helpers.read_text(tmp_path / "latin1.txt")
 
 
+@pytest.mark.download
 def test_char_tokenizer_round_trips_and_names_unknown_characters():
     from helpers.tokenizers import CharTokenizer
 

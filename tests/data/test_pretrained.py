@@ -44,6 +44,7 @@ def test_unknown_hub_id_offline_gives_one_line_error(monkeypatch):
     assert "no-such-user/no-such-model-for-this-course" in message and repr(DEFAULT_MODEL) in message
 
 
+@pytest.mark.download
 def test_load_pretrained_offline_model_is_a_plain_cached_folder():
     from helpers.data.pretrained import model_dir
     model, tokenizer = helpers.load_pretrained()
@@ -67,6 +68,7 @@ def test_load_pretrained_unknown_hub_id_offline_gives_one_line_error(monkeypatch
     assert "\n" not in str(e.value) and repr(DEFAULT_MODEL) in str(e.value)
 
 
+@pytest.mark.download
 def test_perplexity_equals_transformers_loss_and_sees_shuffling():
     import math
 

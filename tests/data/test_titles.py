@@ -103,6 +103,7 @@ def test_failed_downloads_raise_one_line_errors_and_cache_nothing(cache, server)
     assert not list((cache / "titles").iterdir())
 
 
+@pytest.mark.download
 def test_no_network_falls_back_to_facts_with_a_note(capsys):
     # the real cache (randfacts comes from there); a file name no cache holds, so the download is tried
     data = titles.load_titles(url=closed_port_url(f"never_cached_{uuid.uuid4().hex}.csv"), timeout=5)
@@ -182,6 +183,7 @@ def test_check_jaccard(capsys):
     assert_checker_behaves(checks.check_jaccard, lambda a, b: None, solution, wrongs, capsys)
 
 
+@pytest.mark.download
 def test_documents_tokenize_with_the_markers_as_single_special_ids():
     import helpers
     from helpers.training.finetuning import add_tokens

@@ -97,6 +97,7 @@ def test_sdpa_rejects_bad_masks(qkv):
         scaled_dot_product_attention(q, k, v, empty_row)
 
 
+@pytest.mark.download
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("causal", [False, True])
 def test_multihead_matches_torch_multiheadattention(bias, causal):

@@ -15,6 +15,7 @@ def plays_ids():
     return torch.tensor([chars.index(c) for c in text]), len(chars)
 
 
+@pytest.mark.download
 def test_forward_shapes_and_loss_at_init_is_near_log_vocab(plays_ids):
     ids, vocab = plays_ids
     torch.manual_seed(0)

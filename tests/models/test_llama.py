@@ -23,6 +23,7 @@ def sonnet_ids(pair):
     return torch.tensor([pair[2].encode(helpers.load_sonnets()[17])])  # (1, T) "Shall I compare thee ..."
 
 
+@pytest.mark.download
 def test_config_from_transformers(pair):
     hf_model, ours, _ = pair
     c = ours.config
@@ -33,6 +34,7 @@ def test_config_from_transformers(pair):
     assert hf_name("blocks.3.attn.q_proj.weight") == "model.layers.3.self_attn.q_proj.weight"
 
 
+@pytest.mark.download
 def test_logits_equal_transformers_fp32(pair, sonnet_ids):
     hf_model, ours, _ = pair
     with torch.no_grad():
@@ -44,6 +46,7 @@ def test_logits_equal_transformers_fp32(pair, sonnet_ids):
     assert diff < 1e-4
 
 
+@pytest.mark.download
 def test_cache_fed_in_pieces_gives_the_same_logits(pair, sonnet_ids):
     _, ours, _ = pair
     ids = sonnet_ids[:, :24]
@@ -55,6 +58,7 @@ def test_cache_fed_in_pieces_gives_the_same_logits(pair, sonnet_ids):
     assert (torch.cat(pieces, dim=1) - whole).abs().max() < 1e-4
 
 
+@pytest.mark.download
 def test_greedy_ids_with_and_without_cache_match_transformers_generate(pair, sonnet_ids):
     hf_model, ours, _ = pair
     prompt = sonnet_ids[:, :8]
@@ -67,6 +71,7 @@ def test_greedy_ids_with_and_without_cache_match_transformers_generate(pair, son
     assert torch.equal(with_cache, theirs)
 
 
+@pytest.mark.download
 def test_attention_maps_match_transformers_eager(pair, sonnet_ids):
     hf_model, ours, _ = pair
     ids = sonnet_ids[:, :12]
@@ -84,6 +89,7 @@ def test_attention_maps_match_transformers_eager(pair, sonnet_ids):
     assert all(block.attn.weights is None for block in ours.blocks)  # nothing kept after the call
 
 
+@pytest.mark.download
 def test_load_llama_returns_our_model_and_the_tokenizer():
     model, tokenizer = load_llama()
     assert isinstance(model, Llama) and not model.training

@@ -29,7 +29,7 @@ def course(tmp_path):
     notebook(folder, "01_first", SETUP, "helpers.versions();",
              "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()",
              "helpers.record('answer', 42.0, 'units')")
-    notebook(folder, "02_second", SETUP, "helpers.record('mode_is_quick', helpers.is_quick())")
+    notebook(folder, "02_second", SETUP, "from helpers.course import is_quick\nhelpers.record('mode_is_quick', is_quick())")
     return folder
 
 

@@ -42,6 +42,7 @@ def sonnet():
 
 # --- the adapter and generate ----------------------------------------------------------------------
 
+@pytest.mark.download
 def test_adapter_gives_transformers_logits_and_a_working_cache(base):
     model, tokenizer = base
     net = as_course_model(model)
@@ -57,6 +58,7 @@ def test_adapter_gives_transformers_logits_and_a_working_cache(base):
     assert cache.length == idx.size(1)
 
 
+@pytest.mark.download
 def test_prefix_and_include_prefix(base):
     model, tokenizer = base
     with_prefix = generate(model, tokenizer, prefix=PREFIX, seed=1, return_as_list=True, **FAST)
@@ -65,6 +67,7 @@ def test_prefix_and_include_prefix(base):
     assert len(tokenizer.encode(without[0])) <= 6 + 1  # `length` new tokens (decode/encode may merge one)
 
 
+@pytest.mark.download
 def test_nsamples_not_a_multiple_of_batch_size_gives_exactly_nsamples(base):
     model, tokenizer = base
     texts = generate(model, tokenizer, prefix=PREFIX, nsamples=5, batch_size=2, seed=0, return_as_list=True, **FAST)
@@ -72,6 +75,7 @@ def test_nsamples_not_a_multiple_of_batch_size_gives_exactly_nsamples(base):
     assert len(set(texts)) > 1  # sampled, not copies
 
 
+@pytest.mark.download
 def test_seed_reproduces_and_batched_rows_equal_unbatched(base):
     model, tokenizer = base
     run = lambda **kw: generate(model, tokenizer, prefix=PREFIX, return_as_list=True, **kw)  # noqa: E731
@@ -79,6 +83,7 @@ def test_seed_reproduces_and_batched_rows_equal_unbatched(base):
     assert run(nsamples=3, batch_size=3, **GREEDY) == run(nsamples=3, batch_size=1, **GREEDY)
 
 
+@pytest.mark.download
 def test_a_document_start_prefix_is_read_after_an_end_of_text():
     model, tokenizer = helpers.load_pretrained(device="cpu")  # a copy of its own: we add a token
     add_tokens(model, tokenizer, ["<|startoftext|>"], like="<|im_start|>")
@@ -95,6 +100,7 @@ def test_a_document_start_prefix_is_read_after_an_end_of_text():
     assert plain == greedy_after(tokenizer.encode(PREFIX, add_special_tokens=False))  # any other prefix: as given
 
 
+@pytest.mark.download
 def test_truncate_cuts_at_the_first_occurrence_after_the_prefix(base):
     model, tokenizer = base
     full = generate(model, tokenizer, prefix=PREFIX, include_prefix=False, return_as_list=True, **GREEDY)[0]
@@ -107,6 +113,7 @@ def test_truncate_cuts_at_the_first_occurrence_after_the_prefix(base):
                     **GREEDY)[0] == full
 
 
+@pytest.mark.download
 def test_no_prefix_starts_from_end_of_text_and_printing_separates_samples(base, capsys):
     model, tokenizer = base
     assert generate(model, tokenizer, nsamples=2, batch_size=2, seed=0, top_k=40, top_p=0.9, length=4) is None
@@ -114,6 +121,7 @@ def test_no_prefix_starts_from_end_of_text_and_printing_separates_samples(base, 
     assert out.count(SEPARATOR + "\n") == 2 and out.endswith(SEPARATOR + "\n")
 
 
+@pytest.mark.download
 def test_generate_to_file_writes_separated_samples(base, tmp_path):
     model, tokenizer = base
     path = generate_to_file(model, tokenizer, tmp_path / "out" / "samples.txt", prefix=PREFIX, nsamples=3,
@@ -124,6 +132,7 @@ def test_generate_to_file_writes_separated_samples(base, tmp_path):
                                  return_as_list=True, **FAST)
 
 
+@pytest.mark.download
 def test_bad_generate_arguments_are_one_line_errors(base):
     model, tokenizer = base
     with pytest.raises(ValueError, match=r"the prefix has \d+ tokens but the model's context is 8192"):
@@ -160,6 +169,7 @@ def run(sonnet, tmp_path_factory):
     return dict(model=model, tokenizer=tokenizer, history=history, checkpoint=checkpoint, before=before)
 
 
+@pytest.mark.download
 def test_finetune_lowers_the_loss_and_trains_only_lora(run, sonnet):
     assert run["history"].step == [1, 2, 3, 4] and len(run["history"].loss) == 4
     assert perplexity(run["model"], run["tokenizer"], [sonnet]) < 0.9 * run["before"]
@@ -167,6 +177,7 @@ def test_finetune_lowers_the_loss_and_trains_only_lora(run, sonnet):
     assert trainable == 460_800 and total > 134_000_000
 
 
+@pytest.mark.download
 def test_saved_run_reloads_with_the_same_logits(run):
     folder = run["checkpoint"] / "sonnet"
     info = json.loads((folder / "run.json").read_text())
@@ -178,6 +189,7 @@ def test_saved_run_reloads_with_the_same_logits(run):
     assert torch.allclose(logits_of(model, idx), logits_of(run["model"], idx), atol=1e-5)
 
 
+@pytest.mark.download
 def test_restore_latest_continues_the_step_count(run, sonnet, tmp_path):
     shutil.copytree(run["checkpoint"] / "sonnet", tmp_path / "sonnet")
     model, tokenizer = helpers.load_pretrained(device="cpu")
@@ -190,11 +202,13 @@ def test_restore_latest_continues_the_step_count(run, sonnet, tmp_path):
                  method="full", restore_from="latest", progress=False)
 
 
+@pytest.mark.download
 def test_unknown_run_name_lists_the_runs_that_exist(run):
     with pytest.raises(FileNotFoundError, match=r"no run 'sonet' .*runs there: 'sonnet'"):
         load_run("sonet", run["checkpoint"])
 
 
+@pytest.mark.download
 def test_bad_finetune_arguments_are_one_line_errors(base, tmp_path):
     model, tokenizer = base
     with pytest.raises(ValueError, match="method='qlora'"):
@@ -205,6 +219,7 @@ def test_bad_finetune_arguments_are_one_line_errors(base, tmp_path):
         encode_dataset(tokenizer, [])
 
 
+@pytest.mark.download
 def test_dataset_documents_are_joined_by_end_of_text(base, tmp_path):
     _, tokenizer = base
     eot = tokenizer.convert_tokens_to_ids("<|endoftext|>")
@@ -214,6 +229,7 @@ def test_dataset_documents_are_joined_by_end_of_text(base, tmp_path):
     assert encode_dataset(tokenizer, tmp_path / "t.txt").tolist() == tokenizer.encode("one\ntwo") + [eot]
 
 
+@pytest.mark.download
 def test_added_tokens_train_and_survive_a_round_trip(sonnet, tmp_path):
     model, tokenizer = helpers.load_pretrained(device="cpu")
     like = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids("<|im_start|>")].clone()
@@ -232,6 +248,7 @@ def test_added_tokens_train_and_survive_a_round_trip(sonnet, tmp_path):
     assert not torch.allclose(row, like)  # the new row was trained
 
 
+@pytest.mark.download
 def test_add_lora_counts_match_the_formula(base):
     model, _ = helpers.load_pretrained(device="cpu")
     wrapped = add_lora(model, r=4, targets=("q_proj", "k_proj"))

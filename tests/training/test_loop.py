@@ -33,6 +33,7 @@ def quick(**kw):
     return TrainConfig(**{**base, **kw})
 
 
+@pytest.mark.download
 def test_loss_falls_and_same_seed_gives_same_losses(ids):
     train_ids, val_ids, vocab = ids
     h1 = train(tiny(vocab), train_ids, val_ids, quick(steps=60, lr=3e-3, eval_every=30))
@@ -41,6 +42,7 @@ def test_loss_falls_and_same_seed_gives_same_losses(ids):
     assert h1.loss[0] > math.log(vocab) - 0.5 and h1.val[-1] < h1.loss[0] - 0.5
 
 
+@pytest.mark.download
 def test_resume_continues_the_same_loss_curve(ids, tmp_path):
     train_ids, val_ids, vocab = ids
     full = train(tiny(vocab), train_ids, val_ids, quick())
@@ -64,6 +66,7 @@ def test_schedules_warm_up_then_decay():
     assert learning_rate(399, noam) == pytest.approx(1e-3 * 0.5)  # falls as 1/sqrt(step)
 
 
+@pytest.mark.download
 def test_bad_input_gives_one_line_errors(ids, tmp_path):
     train_ids, val_ids, vocab = ids
     with pytest.raises(ValueError, match="fewer than one block"):
@@ -103,6 +106,7 @@ DDP_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.download  # the script reads the sonnets
 def test_torchrun_two_processes_keep_replicas_equal(tmp_path):
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)

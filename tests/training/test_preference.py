@@ -26,6 +26,7 @@ pytestmark = pytest.mark.numerics  # run again under each precision: python3 cou
 
 # ----------------------------------------------------------------------------- data
 
+@pytest.mark.download
 def test_loaders_read_the_real_sets():
     trivia = T.load_trivia()
     assert len(trivia) == 261  # 260 well-formed entries and the repaired one
@@ -37,6 +38,7 @@ def test_loaders_read_the_real_sets():
     assert len(words) == 121 and ("cat", ["chat"]) in words
 
 
+@pytest.mark.download
 def test_make_tasks_is_balanced_and_in_the_format(tasks):
     labels = [e["answers"][0] for e in tasks["sentiment"]]
     assert labels.count("positive") == labels.count("negative") == 20
