@@ -51,7 +51,7 @@ def setup(latest: bool = False) -> Path:
     Pinned (default): requirements.txt under constraints.txt, again only when either file changed.
     Latest: every requirement upgraded to its newest release, on every call.
     """
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (course.py runs under any python3 and must say what it needs)
         sys.exit(f"the course needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     folder = VENVS["latest" if latest else "pinned"]
     python = venv_python(folder)

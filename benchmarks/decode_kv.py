@@ -19,8 +19,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.generation.sampling import generate  # noqa: E402
-from helpers.models.gpt import GPT, GPTConfig  # noqa: E402
+from helpers.generation.sampling import generate
+from helpers.models.gpt import GPT, GPTConfig
 
 
 def tokens_per_second(model, prompt: torch.Tensor, new_tokens: int, use_cache: bool, repeats: int):

@@ -20,9 +20,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import helpers  # noqa: E402
-from helpers.generation.sampling import generate  # noqa: E402
-from helpers.models.llama import Llama  # noqa: E402
+import helpers
+from helpers.generation.sampling import generate
+from helpers.models.llama import Llama
 
 PROMPT = "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
 

@@ -32,9 +32,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.course.precision import choose_precision  # noqa: E402
-from helpers.models.gpt import GPT, GPTConfig  # noqa: E402
-from helpers.training.loop import TrainConfig, train  # noqa: E402
+from helpers.course.precision import choose_precision
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, train
 
 DATA = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 RECIPE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, lr=1e-3, min_lr=1e-4,
@@ -121,8 +121,9 @@ def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
 def cpu_line() -> str:
     """Return the CPU's model name and the flags that decide its fast number formats (lscpu's view)."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown CPU")
-    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_fp16")
     return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
 

@@ -30,7 +30,7 @@ class CharTokenizer:
         self.stoi = {c: i for i, c in enumerate(self.chars)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharTokenizer":
+    def from_text(cls, text: str) -> CharTokenizer:
         """Return the tokenizer whose vocabulary is the characters of ``text``."""
         if not text:
             raise ValueError("cannot build a character vocabulary from empty text")
@@ -117,7 +117,8 @@ class BPETokenizer:
         return len(self.vocab)
 
     def __repr__(self) -> str:
-        return f"BPETokenizer(vocab_size={len(self)}, merges={len(self.merges)}, special_tokens={list(self.special_names)})"
+        return (f"BPETokenizer(vocab_size={len(self)}, merges={len(self.merges)}, "
+                f"special_tokens={list(self.special_names)})")
 
     def _pieces(self, text: str, allow_special: bool) -> list[tuple[str, bool]]:
         """Return the text cut at special tokens as (piece, is_special) pairs."""
@@ -126,8 +127,9 @@ class BPETokenizer:
         parts = self._special_re.split(text)  # the capturing group puts the specials at odd indices
         return [(p, k % 2 == 1) for k, p in enumerate(parts) if p]
 
-    def train(self, text: str, vocab_size: int, progress: bool = True) -> "BPETokenizer":
-        """Learn merges from ``text`` until the vocabulary (bytes + merges + specials) has ``vocab_size`` ids; return self."""
+    def train(self, text: str, vocab_size: int, progress: bool = True) -> BPETokenizer:
+        """Learn merges from ``text`` until the vocabulary
+        (bytes + merges + specials) has ``vocab_size`` ids; return self."""
         n_special = len(self.special_names)
         if not isinstance(vocab_size, int) or vocab_size < 256 + n_special:
             raise ValueError(f"vocab_size={vocab_size!r} is too small: byte-level BPE needs the 256 byte ids plus "
@@ -265,7 +267,8 @@ def vocab_token_to_bytes(token: str) -> bytes:
     try:
         return bytes(_FROM_ALPHABET[ch] for ch in token)
     except KeyError as e:
-        raise ValueError(f"{token!r} is not a byte-level token (character {e.args[0]!r} is not in the byte alphabet)") from None
+        raise ValueError(f"{token!r} is not a byte-level token "
+                         f"(character {e.args[0]!r} is not in the byte alphabet)") from None
 
 
 def show_bytes(piece: bytes) -> str:

@@ -110,7 +110,8 @@ def test_same_tokens_as_the_tokenizers_library(text, tok):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     hf.train_from_iterator([text], trainer)
     merges = json.loads(hf.to_str())["model"]["merges"]
-    theirs = {vocab_token_to_bytes(a) + vocab_token_to_bytes(b) for a, b in (m.split(" ") if isinstance(m, str) else m for m in merges)}
+    pairs = (m.split(" ") if isinstance(m, str) else m for m in merges)
+    theirs = {vocab_token_to_bytes(a) + vocab_token_to_bytes(b) for a, b in pairs}
     assert theirs == {tok.vocab[i] for i in tok.merges.values()}
     assert len(hf.encode(text).ids) == len(tok.encode(text))
 

@@ -14,7 +14,8 @@ from pathlib import Path
 REPO_URL = "https://github.com/gpt-from-scratch/gpt-course"
 BRANCH = "main"
 
-SETUP_SOURCE = f'''#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
+SETUP_SOURCE = f'''\
+#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
 # On your own machine nothing is installed here: `python course.py lab` did that.
 import os, subprocess, sys
 from pathlib import Path
@@ -37,7 +38,8 @@ def badge_source(notebook: str) -> str:
     """Return the Markdown of the 'Open in Colab' badge for notebooks/<notebook>."""
     path = REPO_URL.replace("https://github.com/", "")
     url = f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{notebook}"
-    return f'<a href="{url}" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>'
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    return f'<a href="{url}" target="_parent"><img src="{badge}" alt="Open In Colab"/></a>'
 
 
 def _lines(text: str) -> list[str]:

@@ -95,7 +95,9 @@ def _is_local(client) -> bool:
 
 def _backend(client) -> str:
     url = str(client.base_url)
-    return "openai" if "api.openai.com" in url else "hf" if "huggingface" in url else "local" if _is_local(client) else "other"
+    if "api.openai.com" in url:
+        return "openai"
+    return "hf" if "huggingface" in url else "local" if _is_local(client) else "other"
 
 
 def completion_model(client, model: str) -> str | None:
@@ -159,7 +161,8 @@ def _call(client, model, create, retries: int, base_delay: float, **kwargs):
             time.sleep(base_delay * 2 ** attempt)
         except openai.AuthenticationError as e:
             raise ApiError(f"401 from the backend ({_message(e)}): the key was refused — check OPENAI_API_KEY or "
-                           f"HF_TOKEN (no quotes or spaces), make a new key, or unset it to use the local server") from None
+                           f"HF_TOKEN (no quotes or spaces), make a new key, or unset it to use the local "
+                           f"server") from None
         except (openai.NotFoundError, openai.BadRequestError) as e:
             text = _message(e)
             low = text.lower()
@@ -335,6 +338,7 @@ def chat_completion(client, model: str, messages: list[dict], max_tokens: int = 
 def chat(client, model: str, messages: list[dict], max_tokens: int = 64, temperature: float = 0.0, stop=None,
          seed: int | None = None, verbose: bool = True, usage: Usage | None = None,
          retries: int = 3, base_delay: float = 2.0, **settings) -> str:
-    """Return the assistant's reply to ``messages`` (chat endpoint), cut at ``stop`` (settings: see ``chat_completion``)."""
+    """Return the assistant's reply to ``messages`` (chat endpoint), cut at ``stop``
+    (settings: see ``chat_completion``)."""
     return chat_completion(client, model, messages, max_tokens, temperature, stop, seed, verbose, usage, retries,
                            base_delay, **settings).text

@@ -60,7 +60,8 @@ def served_folder(source: Path | None = None) -> Path:
     for f in source.iterdir():
         if f.name != "generation_config.json":
             _link_or_copy(f.resolve(), folder / f.name)
-    config = json.loads((source / "generation_config.json").read_text()) if (source / "generation_config.json").exists() else {}
+    generation = source / "generation_config.json"
+    config = json.loads(generation.read_text()) if generation.exists() else {}
     config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
     (folder / "generation_config.json").write_text(json.dumps(config, indent=1))
     (folder / ".source").write_text(str(source.resolve()))
@@ -87,7 +88,7 @@ class LocalServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self, timeout: float = 180.0) -> "LocalServer":
+    def start(self, timeout: float = 180.0) -> LocalServer:
         """Start the server, wait until it answers, and return self; ApiError with its log tail if not."""
         folder = self.folder or served_folder()
         self.port = self.port or _free_port()
@@ -115,7 +116,8 @@ class LocalServer:
                 code = self.proc.returncode
                 self.proc = None
                 raise ApiError(f"the local server exited (code {code}) before it answered; its log ends: "
-                               f"{self.log_tail()} — fix that, or set OPENAI_API_KEY / HF_TOKEN to use a remote backend")
+                               f"{self.log_tail()} — fix that, or set OPENAI_API_KEY / HF_TOKEN to use a remote "
+                               f"backend")
             if self._answers():
                 break
             if time.perf_counter() > deadline:
@@ -163,7 +165,7 @@ class LocalServer:
 
         return openai.OpenAI(base_url=self.base_url, api_key="local", max_retries=0, timeout=300)
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         return self if self.proc else self.start()
 
     def __exit__(self, *exc) -> None:
@@ -175,7 +177,8 @@ def local_server(folder: Path | None = None, dtype: str | None = None):
     """Yield (client, model name) of a local server that stops when the ``with`` block ends."""
     server = LocalServer(folder, dtype=dtype).start()
     try:
-        print(f"backend: local transformers serve ({LOCAL_MODEL}, {server.dtype}, ready in {server.start_seconds:.1f} s)")
+        print(f"backend: local transformers serve ({LOCAL_MODEL}, {server.dtype}, "
+              f"ready in {server.start_seconds:.1f} s)")
         yield server.client(), LOCAL_MODEL
     finally:
         server.stop()

@@ -71,7 +71,8 @@ class Result:
 
 
 class CourseBackend:
-    """A course model (``helpers.models.gpt.GPT``, or a transformers model) decoded by ``helpers.generation.sampling``."""
+    """A course model (``helpers.models.gpt.GPT``, or a transformers model) decoded by
+    ``helpers.generation.sampling``."""
 
     def __init__(self, model, encode, decode, name: str = "course model"):
         self.model = sampling.as_course_model(model)
@@ -210,7 +211,8 @@ class Playground:
         sliders = [self.controls[k] for k in ("temperature", "top_p", "top_k", "max_tokens",
                                               "frequency_penalty", "presence_penalty")]
         self.widget = w.VBox([self.prompt, w.HBox([w.VBox(sliders[:3]), w.VBox(sliders[3:])]),
-                              self.controls["stop"], w.HBox([self.controls["start_text"], self.controls["restart_text"]]),
+                              self.controls["stop"],
+                              w.HBox([self.controls["start_text"], self.controls["restart_text"]]),
                               w.HBox([self.controls["show_probabilities"], self.button]), w.HTML(" ".join(notes)),
                               self.status, self.probabilities])
         self.widget.add_class("course-playground")

@@ -26,7 +26,8 @@ COMMANDS = ("finetune", "generate")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.cli.finetune",
-                                     description="Fine-tune a pretrained model on your texts (LoRA), or generate from a run.")
+                                     description="Fine-tune a pretrained model on your texts (LoRA), "
+                                                 "or generate from a run.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("finetune", help="fine-tune a named run on a text file or a CSV column")

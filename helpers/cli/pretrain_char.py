@@ -38,7 +38,8 @@ def _positive_float(text: str) -> float:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Return the command line's settings; exits with a one-line usage error on a bad flag."""
     p = argparse.ArgumentParser(prog="python -m helpers.cli.pretrain_char",
-                                description="Train a character-level GPT on Shakespeare's plays (the last 10%% of each play held out).")
+                                description="Train a character-level GPT on Shakespeare's plays (the last 10%% of "
+                                            "each play held out).")
     p.add_argument("--steps", type=_positive_int, default=2000, help="optimizer steps (default 2000)")
     p.add_argument("--out", default="out/pretrain_char", help="folder for ckpt.pt (default out/pretrain_char)")
     p.add_argument("--n-layer", type=_positive_int, default=4)

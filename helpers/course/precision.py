@@ -104,8 +104,10 @@ def decide(device_type: str, cuda_capability: tuple[int, int] | None = None,
         return Precision("float32", "mps", "Apple GPU: float32 is the reliable choice in torch's MPS backend")
     if device_type == "cpu":
         if cpu_bf16_speedup is not None and cpu_bf16_speedup >= BF16_MIN_SPEEDUP:
-            return Precision("bfloat16", "cpu", f"CPU with fast bf16: its matmul measured {cpu_bf16_speedup:.1f}x fp32's")
-        measured = "" if cpu_bf16_speedup is None else f": its bf16 matmul measured {cpu_bf16_speedup:.2f}x fp32's speed"
+            return Precision("bfloat16", "cpu",
+                             f"CPU with fast bf16: its matmul measured {cpu_bf16_speedup:.1f}x fp32's")
+        measured = ("" if cpu_bf16_speedup is None
+                    else f": its bf16 matmul measured {cpu_bf16_speedup:.2f}x fp32's speed")
         return Precision("float32", "cpu", f"CPU without fast bf16{measured}")
     return Precision("float32", device_type, f"no mixed precision on {device_type}")
 

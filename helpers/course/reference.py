@@ -129,7 +129,8 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
     if len(losses) >= 10 and end > 0.97 * losses[0] and end > start - 0.02:
         return "off", f"off: the loss went from {losses[0]:.3f} to only {end:.3f}. Likely: {CAUSES['stuck']}"
     if reference is None:
-        return "unchecked", "no reference stored for this run: only checked for NaN, divergence and a flat curve (all fine)"
+        return "unchecked", ("no reference stored for this run: only checked for NaN, divergence and a flat curve "
+                             "(all fine)")
     differ = {k: (v, reference["settings"].get(k)) for k, v in settings.items() if reference["settings"].get(k) != v}
     if differ:
         listed = ", ".join(f"{k} {mine} vs {ref}" for k, (mine, ref) in differ.items())

@@ -91,7 +91,10 @@ def parse_answer(response: str) -> str | None:
 def is_correct(response: str, example: dict) -> bool:
     """Return True when an accepted answer appears in ``response`` (whole words) and no wrong label does."""
     said = f" {_normal(response)} "
-    found = lambda answer: f" {_normal(answer)} " in said  # noqa: E731
+
+    def found(answer):
+        return f" {_normal(answer)} " in said
+
     return any(map(found, example["answers"])) and not any(map(found, example["others"]))
 
 

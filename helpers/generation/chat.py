@@ -41,8 +41,8 @@ def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_s
                 base = model.get_base_model() if hasattr(model, "get_base_model") else model
                 keyword = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
                 sampling = {**sampling, keyword: cache}
-            out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                 eos_token_id=tokenizer.eos_token_id, **sampling)
+            out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **sampling)
         for row in out[:, T:].tolist():
             if tokenizer.eos_token_id in row:
                 row = row[:row.index(tokenizer.eos_token_id)]
@@ -53,7 +53,8 @@ def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_s
 def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 24, batch_size: int = 16,
                      dtype: str = "auto") -> list[str]:
     """Return the model's greedy chat responses to ``prompts`` (text up to its end-of-turn token)."""
-    return _generate(model, tokenizer, prompts, max_new_tokens, batch_size, model_precision(model, dtype), do_sample=False)
+    precision = model_precision(model, dtype)
+    return _generate(model, tokenizer, prompts, max_new_tokens, batch_size, precision, do_sample=False)
 
 
 def sample_answers(model, tokenizer, prompts: list[str], n: int, temperature: float = 1.0, max_new_tokens: int = 24,

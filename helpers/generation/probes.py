@@ -93,7 +93,8 @@ def continuation_logprobs(model, tokenizer, prompt: str, continuation: str) -> t
     return logps.gather(1, torch.tensor(tail)[:, None])[:, 0]
 
 
-def bootstrap_interval(d: torch.Tensor, level: float = 0.95, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(d: torch.Tensor, level: float = 0.95, resamples: int = 10_000,
+                       seed: int = 0) -> tuple[float, float]:
     """Return the percentile bootstrap interval of the mean of ``d``: templates drawn again with replacement."""
     g = torch.Generator().manual_seed(seed)
     means = d[torch.randint(len(d), (resamples, len(d)), generator=g)].mean(1)

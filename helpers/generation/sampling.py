@@ -225,7 +225,7 @@ class CausalLMAdapter:
         """Return the wrapped model's parameters."""
         return self.model.parameters()
 
-    def eval(self) -> "CausalLMAdapter":
+    def eval(self) -> CausalLMAdapter:
         """Put the wrapped model in eval mode; return self."""
         self.model.eval()
         return self

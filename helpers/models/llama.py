@@ -46,7 +46,7 @@ class LlamaConfig:
                              f"choose n_embd and n_head so that n_embd // n_head is even")
 
     @classmethod
-    def from_hf(cls, hf_config) -> "LlamaConfig":
+    def from_hf(cls, hf_config) -> LlamaConfig:
         """Return the LlamaConfig of a ``transformers`` LlamaConfig (plain RoPE, no biases)."""
         rope = getattr(hf_config, "rope_parameters", None) or {"rope_theta": getattr(hf_config, "rope_theta", 10000.0)}
         if rope.get("rope_type", "default") != "default":
@@ -237,7 +237,8 @@ class Llama(nn.Module):
         return KVCache(self.config.n_layer)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None):
-        """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T); with a cache, positions go on after it."""
+        """Return (logits (B, T, vocab), loss or None) for token ids idx (B, T);
+        with a cache, positions go on after it."""
         past = 0 if cache is None else cache.length
         B, T = check_ids(idx, past, self.config.block_size)
         x = self.wte(idx)  # (B, T, C)
@@ -265,7 +266,7 @@ class Llama(nn.Module):
                 a.keep_weights, a.weights = False, None
 
     @classmethod
-    def from_transformers(cls, hf_model) -> "Llama":
+    def from_transformers(cls, hf_model) -> Llama:
         """Return a Llama holding the weights of a ``transformers`` LlamaForCausalLM (same device and dtype)."""
         config = LlamaConfig.from_hf(hf_model.config)
         theirs = hf_model.state_dict()

@@ -211,8 +211,9 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
         raise ValueError(f"block_size={cfg.block_size} is longer than the model's context "
                          f"({model.config.block_size}): lower TrainConfig.block_size or build a bigger model")
     rank, world = _distributed()
-    device = device or (torch.device("cuda", rank % torch.cuda.device_count()) if world > 1 and torch.cuda.is_available()
-                        else get_device())
+    if device is None:
+        device = (torch.device("cuda", rank % torch.cuda.device_count()) if world > 1 and torch.cuda.is_available()
+                  else get_device())
     model.to(device)
     precision = cfg.precision(device)
     scaler = precision.grad_scaler()  # float16 only: scales the loss up so small gradients survive
@@ -222,7 +223,8 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
     torch.manual_seed(cfg.seed)  # dropout
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
-            raise FileNotFoundError(f"no checkpoint at {checkpoint} to resume from: train once with checkpoint=... first")
+            raise FileNotFoundError(f"no checkpoint at {checkpoint} to resume from: "
+                                    f"train once with checkpoint=... first")
         state = load_checkpoint(checkpoint, model, optimizer, scaler)
         history, start = History(**state["history"]), state["step"]
         batches.set_state(state["batch_rng"])
@@ -236,7 +238,8 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
         t0 = time.perf_counter()
         lr = learning_rate(step, cfg)
         x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches, device)
-        loss = training_step(net, optimizer, x, y, lr, cfg.grad_clip, precision, scaler if scaler.is_enabled() else None)
+        loss = training_step(net, optimizer, x, y, lr, cfg.grad_clip, precision,
+                             scaler if scaler.is_enabled() else None)
         history.step.append(step)
         history.loss.append(loss)
         history.lr.append(lr)

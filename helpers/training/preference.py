@@ -121,7 +121,8 @@ def dpo_rewards(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: 
 
 
 def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: float = 0.1):
-    """Return the mean DPO loss (Rafailov et al. 2023, eq. 7) from four (B,) log-probs: −log σ(r_chosen − r_rejected)."""
+    """Return the mean DPO loss (Rafailov et al. 2023, eq. 7) from four (B,) log-probs:
+    −log σ(r_chosen − r_rejected)."""
     chosen, rejected = dpo_rewards(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
     return -F.logsigmoid(chosen - rejected).mean()
 
@@ -180,7 +181,8 @@ def _check(config) -> None:
 def _optimizer(model, lr: float) -> torch.optim.AdamW:
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters: add LoRA adapters first (helpers.models.lora.add_lora)")
+        raise ValueError("the model has no trainable parameters: add LoRA adapters first "
+                         "(helpers.models.lora.add_lora)")
     return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
 
 
@@ -282,7 +284,8 @@ def train_dpo(model, pairs, *, config: DPOConfig | None = None, **settings) -> d
             group["lr"] = _lr_at(step, steps, lr, warmup)
         chosen, rejected = pair_logprobs(model, [pairs[i] for i in batch], dtype)
         loss = dpo_loss(chosen, rejected, ref_chosen[batch], ref_rejected[batch], beta)
-        r_chosen, r_rejected = dpo_rewards(chosen.detach(), rejected.detach(), ref_chosen[batch], ref_rejected[batch], beta)
+        r_chosen, r_rejected = dpo_rewards(chosen.detach(), rejected.detach(), ref_chosen[batch], ref_rejected[batch],
+                                           beta)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

@@ -232,7 +232,8 @@ def sample_rollouts(model, tokenizer, prompts: list[str], k: int, temperature: f
     the policy's own distribution (the log-probs are those of π, not of π sharpened by a temperature).
     """
     if not hasattr(model, "disable_adapter"):
-        raise ValueError("sample_rollouts needs a peft model (its adapter off is the reference): wrap it with add_lora first")
+        raise ValueError("sample_rollouts needs a peft model (its adapter off is the reference): "
+                         "wrap it with add_lora first")
     if not prompts or k < 1:
         raise ValueError(f"{len(prompts)} prompts, k={k}: give at least one prompt and one answer per prompt")
     with torch.random.fork_rng():  # choosing the precision may time a matmul of random numbers
@@ -241,8 +242,9 @@ def sample_rollouts(model, tokenizer, prompts: list[str], k: int, temperature: f
                              max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, dtype=precision.name)
     rows = []
     for prompt, group in zip(prompts, sampled):
-        head = tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                       add_generation_prompt=True), add_special_tokens=False)["input_ids"]
+        templated = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                                  add_generation_prompt=True)
+        head = tokenizer(templated, add_special_tokens=False)["input_ids"]
         for answer in group:  # cut before its end-of-turn token, if it sampled one before max_new_tokens
             answer = answer + [tokenizer.eos_token_id] * (len(answer) < max_new_tokens)
             rows.append((head + answer, [False] * len(head) + [True] * len(answer)))

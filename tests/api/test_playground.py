@@ -1,4 +1,5 @@
-"""The playground's Generate (helpers.api.playground.run) on a real small GPT, and OpenAI's penalties by their definition."""
+"""The playground's Generate (helpers.api.playground.run) on a real small GPT,
+and OpenAI's penalties by their definition."""
 import pytest
 import torch
 

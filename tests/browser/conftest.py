@@ -29,7 +29,8 @@ def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.skip("no Chromium here: `apt-get install chromium chromium-driver` (Debian/Ubuntu) to run the browser checks")
+        pytest.skip("no Chromium here: `apt-get install chromium chromium-driver` (Debian/Ubuntu) "
+                    "to run the browser checks")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -1,4 +1,5 @@
-"""helpers.cli.pretrain_char (notebook 04's data split, bigram baseline and command line) and notebook 04's exercise checkers."""
+"""helpers.cli.pretrain_char (notebook 04's data split,
+bigram baseline and command line) and notebook 04's exercise checkers."""
 import math
 import os
 import re
@@ -79,7 +80,8 @@ def test_split_holds_out_the_end_of_every_play_between_speeches():
 
     train_text, val_text = split_plays()
     plays = [load_plays((p,)) for p in PLAYS]
-    assert len(train_text) + len(val_text) == sum(len(t) for t in plays) + len(PLAYS) - 1  # val: plays joined by a newline
+    # val: plays joined by a newline
+    assert len(train_text) + len(val_text) == sum(len(t) for t in plays) + len(PLAYS) - 1
     assert 0.09 < len(val_text) / (len(train_text) + len(val_text)) < 0.11
     for play in plays:  # each play: its start in train, its end in val, cut where a speech begins
         head, tail = play[:5000], play[-5000:]
@@ -144,7 +146,8 @@ BIGRAM_WRONGS = {
 
 
 def test_bigram_checker(capsys):
-    assert_checker_behaves(checks.check_bigram_loss, none, bigram_counted, [w for w, _ in BIGRAM_WRONGS.values()], capsys)
+    wrongs = [w for w, _ in BIGRAM_WRONGS.values()]
+    assert_checker_behaves(checks.check_bigram_loss, none, bigram_counted, wrongs, capsys)
     for wrong, says in BIGRAM_WRONGS.values():
         with rejects(capsys, says):
             checks.check_bigram_loss(wrong)
@@ -174,7 +177,8 @@ SCHEDULE_WRONGS = {
 
 
 def test_schedule_checker(capsys):
-    assert_checker_behaves(checks.check_lr_schedule, none, lr_schedule, [w for w, _ in SCHEDULE_WRONGS.values()], capsys)
+    wrongs = [w for w, _ in SCHEDULE_WRONGS.values()]
+    assert_checker_behaves(checks.check_lr_schedule, none, lr_schedule, wrongs, capsys)
     for wrong, says in SCHEDULE_WRONGS.values():
         with rejects(capsys, says):
             checks.check_lr_schedule(wrong)
@@ -221,13 +225,15 @@ STEP_WRONGS = {
                                             "did not change"),
     "no optimizer step": (step_in_order("lr", "forward", "zero_grad", "backward", "clip"), "did not change"),
     "rate never set": (step_in_order("forward", "zero_grad", "backward", "clip", "step"), "rate it was built with"),
-    "returns the loss after the step": (lambda m, o, x, y, lr, c: (step_solution(m, o, x, y, lr, c), m(x, y)[1].item())[1],
+    "returns the loss after the step": (lambda m, o, x, y, lr, c: (step_solution(m, o, x, y, lr, c),
+                                                                   m(x, y)[1].item())[1],
                                         "loss before the step"),
 }
 
 
 def test_training_step_checker(capsys):
-    assert_checker_behaves(checks.check_training_step, none, step_solution, [w for w, _ in STEP_WRONGS.values()], capsys)
+    wrongs = [w for w, _ in STEP_WRONGS.values()]
+    assert_checker_behaves(checks.check_training_step, none, step_solution, wrongs, capsys)
     for wrong, says in STEP_WRONGS.values():
         with rejects(capsys, says):
             checks.check_training_step(wrong)
@@ -236,7 +242,8 @@ def test_training_step_checker(capsys):
 
 
 def test_training_step_is_what_train_runs(capsys):
-    """helpers.training.loop.train's steps are helpers.training.loop.training_step's: the notebook's hand-written loop equals it."""
+    """helpers.training.loop.train's steps are helpers.training.loop.training_step's:
+    the notebook's hand-written loop equals it."""
     from helpers.models.gpt import GPT, GPTConfig
     from helpers.training.loop import TrainConfig, configure_optimizer, get_batch, train
 
@@ -270,7 +277,8 @@ HOURS_WRONGS = {
 
 
 def test_hours_checker(capsys):
-    assert_checker_behaves(checks.check_training_hours, none, training_hours, [w for w, _ in HOURS_WRONGS.values()], capsys)
+    wrongs = [w for w, _ in HOURS_WRONGS.values()]
+    assert_checker_behaves(checks.check_training_hours, none, training_hours, wrongs, capsys)
     for wrong, says in HOURS_WRONGS.values():
         with rejects(capsys, says):
             checks.check_training_hours(wrong)

@@ -87,6 +87,7 @@ def test_record_prints_a_key_figure_and_returns_the_value(capsys):
 
 def test_figures_are_read_back_from_a_notebook():
     notebook = {"cells": [{"cell_type": "code", "outputs": [
-        {"output_type": "display_data", "data": {"text/plain": "key figure · a = 1", FIGURE_MIME: {"name": "a", "value": 1}}},
+        {"output_type": "display_data",
+         "data": {"text/plain": "key figure · a = 1", FIGURE_MIME: {"name": "a", "value": 1}}},
         {"output_type": "stream", "text": "x"}]}, {"cell_type": "markdown"}]}
     assert figures_of(notebook) == {"a": {"name": "a", "value": 1}}

@@ -59,7 +59,8 @@ CASES = [
     (checks.check_top_p, lambda logits, p: None, top_p_filter, [
         _top_p_drops_crossing, _top_p_unsorted, _top_p_sorted_order, _top_p_wrong_axis,
         lambda logits, p: top_p_filter(logits, p).softmax(-1),  # probabilities instead of logits
-        lambda logits, p: torch.where(torch.isfinite(top_p_filter(logits, p)), logits / 2, float("-inf")),  # kept rescaled
+        # the kept logits rescaled
+        lambda logits, p: torch.where(torch.isfinite(top_p_filter(logits, p)), logits / 2, float("-inf")),
     ]),
     (checks.check_attention_with_cache, lambda attn, x, cache: None, attention_with_cache, [
         lambda attn, x, cache: _attend(attn, x, cache, scale=False),  # no 1/sqrt(D)

@@ -1,4 +1,5 @@
-"""helpers.generation.probes on the real SmolLM2: label log-probabilities equal a plain forward pass; gap statistics see planted gaps."""
+"""helpers.generation.probes on the real SmolLM2: label log-probabilities equal a plain forward pass;
+gap statistics see planted gaps."""
 import pytest
 import torch
 
@@ -28,7 +29,8 @@ def test_label_logprobs_equal_one_forward_pass_per_prompt(smollm2):
         assert torch.allclose(got, want, atol=1e-3), (labels, got, want)
     sure = probes.continuation_logprobs(model, tokenizer, "The capital of France is", " Paris")
     assert sure.shape == (len(tokenizer.encode(" Paris", add_special_tokens=False)),)
-    assert sure.sum().item() == pytest.approx(plain_logprob(model, tokenizer, "The capital of France is", " Paris"), abs=1e-3)
+    plain = plain_logprob(model, tokenizer, "The capital of France is", " Paris")
+    assert sure.sum().item() == pytest.approx(plain, abs=1e-3)
 
 
 def test_label_logprobs_on_a_course_gpt():
@@ -57,6 +59,7 @@ def test_group_gaps_find_a_planted_gap_and_nothing_where_there_is_none():
     largest = probes.largest_gap(p, list("abcde"), permutations=2000)
     assert largest["high_group"] == "c" and largest["low"] > 0 and largest["p_value"] < 0.01
     flat = base.expand(12, 5).clone()  # every group the same within each template
-    assert all(r["p_value"] == 1.0 and abs(r["gap"]) < 1e-6 for r in probes.group_gaps(flat, list("abcde"), permutations=500))
+    rows = probes.group_gaps(flat, list("abcde"), permutations=500)
+    assert all(r["p_value"] == 1.0 and abs(r["gap"]) < 1e-6 for r in rows)
     with pytest.raises(ValueError, match="one column per group"):
         probes.group_gaps(p, list("abc"))

@@ -87,8 +87,13 @@ def test_generation_with_and_without_cache_is_identical_even_past_the_context(mo
 
 def test_stop_sequences_and_prompt_longer_than_context(model):
     alphabet = "abcdefghijklmnopqrstuvwxyz .,;:!?'-ABCDE"
-    encode = lambda s: [alphabet.index(c) for c in s]  # noqa: E731
-    decode = lambda ids: "".join(alphabet[i] for i in ids)  # noqa: E731
+
+    def encode(s):
+        return [alphabet.index(c) for c in s]
+
+    def decode(ids):
+        return "".join(alphabet[i] for i in ids)
+
     free = generate_text(model, encode, decode, "the ", 30, greedy=True)[0]
     stop = free[5:7]
     cut = generate_text(model, encode, decode, "the ", 30, greedy=True, stop=[stop])[0]

@@ -29,7 +29,8 @@ def course(tmp_path):
     notebook(folder, "01_first", SETUP, "helpers.versions();",
              "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()",
              "helpers.record('answer', 42.0, 'units')")
-    notebook(folder, "02_second", SETUP, "from helpers.course import is_quick\nhelpers.record('mode_is_quick', is_quick())")
+    notebook(folder, "02_second", SETUP,
+             "from helpers.course import is_quick\nhelpers.record('mode_is_quick', is_quick())")
     return folder
 
 
@@ -48,7 +49,8 @@ def test_runs_each_notebook_and_tabulates_mode_precision_time_and_figures(course
     assert "| 01_first | quick | cpu |" in done.stdout and "answer = 42.000" in done.stdout
     executed = json.loads((course.parent / "out" / "01_first.ipynb").read_text())
     assert executed["cells"][-1]["outputs"], "the executed copy holds the outputs"
-    assert not json.loads((course / "01_first.ipynb").read_text())["cells"][1].get("outputs"), "committed copy untouched"
+    assert not json.loads((course / "01_first.ipynb").read_text())["cells"][1].get("outputs"), \
+        "committed copy untouched"
 
 
 def test_only_the_chosen_notebooks_run_and_full_mode_is_the_default(course):
@@ -62,7 +64,8 @@ def test_the_first_error_stops_the_run_and_says_where(course):
     notebook(course, "01_first", SETUP, "x = 1", "raise ValueError('the learning rate is negative')", "print('never')")
     done = run(course, "--quick")
     assert done.returncode == 1
-    assert "01_first.ipynb stopped at code cell 3" in done.stderr and "ValueError: the learning rate is negative" in done.stderr
+    assert "01_first.ipynb stopped at code cell 3" in done.stderr
+    assert "ValueError: the learning rate is negative" in done.stderr
     rows = json.loads((course.parent / "out" / "summary.json").read_text())
     assert [r["notebook"] for r in rows] == ["01_first"], "02 never ran"
 

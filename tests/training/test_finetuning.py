@@ -78,7 +78,10 @@ def test_nsamples_not_a_multiple_of_batch_size_gives_exactly_nsamples(base):
 @pytest.mark.download
 def test_seed_reproduces_and_batched_rows_equal_unbatched(base):
     model, tokenizer = base
-    run = lambda **kw: generate(model, tokenizer, prefix=PREFIX, return_as_list=True, **kw)  # noqa: E731
+
+    def run(**kw):
+        return generate(model, tokenizer, prefix=PREFIX, return_as_list=True, **kw)
+
     assert run(seed=3, nsamples=2, batch_size=2, **FAST) == run(seed=3, nsamples=2, batch_size=2, **FAST)
     assert run(nsamples=3, batch_size=3, **GREEDY) == run(nsamples=3, batch_size=1, **GREEDY)
 

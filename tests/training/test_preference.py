@@ -172,8 +172,9 @@ def test_response_only_output_layer_equals_the_full_logits(tok, tasks, load_chat
                 logits = model(input_ids=ids, attention_mask=attention.long()).logits
                 full = -F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none") * mask[:, 1:]
                 assert fast.shape == full.shape and (fast - full).abs().max() < 2e-3, (fast - full).abs().max()
-                assert math.isclose(P.response_loss(logits, ids, mask).item(), P.sft_loss(model, ids, mask, attention).item(),
-                                    rel_tol=3e-4)  # float32: the output layer on fewer rows rounds differently
+                # float32: the output layer on fewer rows rounds differently
+                assert math.isclose(P.response_loss(logits, ids, mask).item(),
+                                    P.sft_loss(model, ids, mask, attention).item(), rel_tol=3e-4)
                 labels = P.response_labels(ids, mask)  # transformers' own masked loss agrees
                 theirs = model(input_ids=ids, attention_mask=attention.long(), labels=labels).loss.item()
                 assert math.isclose(theirs, P.response_loss(logits, ids, mask).item(), rel_tol=1e-4)
@@ -188,7 +189,8 @@ def test_response_only_output_layer_has_the_same_gradients(tok, tasks, load_chat
     batch = P.collate(examples, pad_id=0)
     grads = []
     for loss_of in (lambda: P.sft_loss(model, *batch),
-                    lambda: P.response_loss(model(input_ids=batch[0], attention_mask=batch[2].long()).logits, batch[0], batch[1])):
+                    lambda: P.response_loss(model(input_ids=batch[0], attention_mask=batch[2].long()).logits,
+                                            batch[0], batch[1])):
         model.zero_grad()
         loss_of().backward()
         grads.append(torch.cat([p.grad.flatten() for n, p in model.named_parameters() if "lora_B" in n]))
@@ -294,11 +296,13 @@ def test_check_response_loss(capsys):
         return F.cross_entropy(logits.transpose(1, 2), ids, reduction="none")
 
     wrongs = [lambda logits, ids, mask: (ce(logits, ids) * mask).sum() / mask.sum(),  # not shifted
-              lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, :-1]).sum() / mask[:, :-1].sum(),  # mask not shifted
+              # the mask not shifted
+              lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, :-1]).sum() / mask[:, :-1].sum(),
               lambda logits, ids, mask: ce(logits[:, :-1], ids[:, 1:]).mean(),  # the prompt in the loss
               lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(),  # sum
               lambda logits, ids, mask: (ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).mean(),  # / every position
-              lambda logits, ids, mask: ((ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(1) / mask[:, 1:].sum(1)).mean(),
+              lambda logits, ids, mask: ((ce(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(1)
+                                         / mask[:, 1:].sum(1)).mean(),
               lambda logits, ids, mask: -(logits[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1) * mask[:, 1:]).sum()
               / mask[:, 1:].sum(),  # no log-softmax
               lambda logits, ids, mask: solution(logits, ids, mask)[None].repeat(2)]  # not one number
@@ -325,11 +329,13 @@ def test_check_dpo_loss(capsys):
     def h(pc, pr, rc, rr):
         return (pc - rc) - (pr - rr)
 
-    wrongs = [lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pc + rc) - (pr + rr))).mean(),  # reference sign flipped
+    # the reference's sign flipped
+    wrongs = [lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pc + rc) - (pr + rr))).mean(),
               lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * (pc - pr)).mean(),  # no reference
               lambda pc, pr, rc, rr, beta: -F.logsigmoid(h(pc, pr, rc, rr)).mean(),  # β missing
               lambda pc, pr, rc, rr, beta: -beta * F.logsigmoid(h(pc, pr, rc, rr)).mean(),  # β outside the sigmoid
-              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pr - rr) - (pc - rc))).mean(),  # chosen/rejected swapped
+              # chosen and rejected swapped
+              lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * ((pr - rr) - (pc - rc))).mean(),
               lambda pc, pr, rc, rr, beta: F.logsigmoid(beta * h(pc, pr, rc, rr)).mean(),  # sign
               lambda pc, pr, rc, rr, beta: -torch.sigmoid(beta * h(pc, pr, rc, rr)).mean(),  # no log
               lambda pc, pr, rc, rr, beta: -F.logsigmoid(beta * h(pc, pr, rc, rr)).sum(),  # sum

@@ -1,4 +1,5 @@
-"""Tests of helpers.training.reward: the Bradley–Terry loss, the reward model on SmolLM2, best-of-n, rank correlation."""
+"""Tests of helpers.training.reward: the Bradley–Terry loss, the reward model on SmolLM2,
+best-of-n, rank correlation."""
 import math
 
 import pytest
@@ -22,7 +23,8 @@ def test_bradley_terry_loss_is_the_dpo_loss_of_explicit_rewards():
     assert R.bradley_terry_loss(chosen, rejected).item() == pytest.approx(-torch.log(p_chosen_wins).mean().item())
     assert R.bradley_terry_loss(rejected, rejected).item() == pytest.approx(math.log(2))
     # DPO's loss is this loss with the rewards β · log π/π_ref
-    pc, pr, rc, rr = torch.tensor([-3.0, -9.0]), torch.tensor([-4.0, -2.0]), torch.tensor([-5.0, -6.0]), torch.tensor([-1.0, -3.0])
+    pc, pr = torch.tensor([-3.0, -9.0]), torch.tensor([-4.0, -2.0])
+    rc, rr = torch.tensor([-5.0, -6.0]), torch.tensor([-1.0, -3.0])
     assert P.dpo_loss(pc, pr, rc, rr, 0.3).item() == pytest.approx(
         R.bradley_terry_loss(*P.dpo_rewards(pc, pr, rc, rr, 0.3)).item())
 
@@ -39,7 +41,8 @@ def test_rank_correlation():
 
 def test_features_are_the_hidden_state_at_the_end_of_the_response(tok, reward_model, drift):
     examples = [P.encode_example(tok, "Say yes.", "Answer: yes"),
-                P.encode_example(tok, "Is this review positive or negative? A long, slow and dull film.", "Answer: negative")]
+                P.encode_example(tok, "Is this review positive or negative? A long, slow and dull film.",
+                                 "Answer: negative")]
     # compared with one unpadded float32 forward below, so computed in float32 here too
     batched = reward_model.features(examples + examples[:1], dtype="float32")  # right-padded; a repeat is run once
     assert torch.equal(batched[2], batched[0])
@@ -67,7 +70,8 @@ def test_reward_model_learns_the_answer_format_from_real_pairs(tok, reward_model
               "The answer: {}? It could be something else."]
     examples = [e for rows in tasks.values() for e in rows[:8]]
     pairs = [(P.encode_example(tok, e["prompt"], e["response"]),
-              P.encode_example(tok, e["prompt"], chatty[i % 3].format(e["answers"][0]))) for i, e in enumerate(examples)]
+              P.encode_example(tok, e["prompt"], chatty[i % 3].format(e["answers"][0])))
+             for i, e in enumerate(examples)]
     train, held = pairs[::2], pairs[1::2]
     features = (reward_model.features([c for c, _ in train]), reward_model.features([r for _, r in train]))
     history = R.train_reward_model(reward_model, train, steps=100, features=features)

@@ -1,4 +1,5 @@
-"""Tests of helpers.training.rl: rewards, group advantages, KL estimators, the policy-gradient and PPO losses, rollouts, checkers.
+"""Tests of helpers.training.rl: rewards, group advantages, KL estimators, the policy-gradient and PPO losses,
+rollouts, checkers.
 
 The losses are checked against numbers worked out by hand in the comments; the rollouts on a tiny random
 Llama with SmolLM2's tokenizer and a LoRA adapter, so they take seconds (COURSE_DTYPE=bfloat16 included).
@@ -111,7 +112,8 @@ def test_kl_estimators_by_hand():
     mask = torch.tensor([[True, True, False]])
     assert torch.allclose(rl.sequence_kl(logp, ref, mask), torch.tensor([E1 + E - 2]))  # 1.0862, summed
     tiny = torch.tensor([1e-6])
-    assert rl.kl_per_token(torch.zeros(1), tiny).item() == pytest.approx(0.5e-12, rel=1e-3)  # ≈ (log r)²/2, no round-off
+    # ≈ (log r)²/2, no round-off
+    assert rl.kl_per_token(torch.zeros(1), tiny).item() == pytest.approx(0.5e-12, rel=1e-3)
     one_line_error(lambda: rl.kl_per_token(logp, ref[:, :2]))
     one_line_error(lambda: rl.kl_per_token(logp, ref, "k4"))
 
@@ -123,7 +125,8 @@ def test_k1_and_k3_are_unbiased_and_k2_is_not():
     expected = {name: (pi * rl.kl_per_token(pi.log(), ref.log(), name)).sum().item() for name in ("k1", "k2", "k3")}
     assert expected["k1"] == pytest.approx(kl) and expected["k3"] == pytest.approx(kl)
     assert expected["k2"] == pytest.approx(0.5 * 0.7 * math.log(2.5) ** 2)  # ½·(0.5 + 0.2)·ln²2.5 = 0.29386 > KL
-    assert (rl.kl_per_token(pi.log(), ref.log(), "k3") >= 0).all() and (rl.kl_per_token(pi.log(), ref.log(), "k1") < 0).any()
+    assert (rl.kl_per_token(pi.log(), ref.log(), "k3") >= 0).all()
+    assert (rl.kl_per_token(pi.log(), ref.log(), "k1") < 0).any()
 
 
 def test_what_each_estimator_does_as_a_loss_term():
@@ -210,7 +213,8 @@ def test_policy_gradient_loss_errors():
 # ----------------------------------------------------------------------------- PPO's clipped loss
 
 def ppo_batch():
-    """Ratios r = π/π_old chosen per token: logp = old_logp + log r (old_logp made up); the last token of row 1 is padding."""
+    """Ratios r = π/π_old chosen per token: logp = old_logp + log r (old_logp made up);
+    the last token of row 1 is padding."""
     ratios = torch.tensor([[1.5, 0.5, 0.9], [0.5, 1.5, 1.0]])
     old = torch.tensor([[-1.0, -2.0, -3.0], [-0.5, -1.5, 0.0]])
     mask = torch.tensor([[True, True, True], [True, True, False]])
@@ -264,8 +268,8 @@ def test_a_bandit_learns_the_best_answer(method):
     g = torch.Generator().manual_seed(0)
     for _ in range(40):
         picks = torch.multinomial(torch.softmax(logits, 0).detach(), 8, replacement=True, generator=g)  # k = 8 answers
-        advantages = rl.group_advantages(reward_of[picks][None], {"reinforce": "none", "rloo": "rloo"}.get(method, "mean"),
-                                         normalize=method == "grpo").flatten()  # (8,)
+        baseline = {"reinforce": "none", "rloo": "rloo"}.get(method, "mean")
+        advantages = rl.group_advantages(reward_of[picks][None], baseline, normalize=method == "grpo").flatten()  # (8,)
         old = torch.log_softmax(logits, 0)[picks].detach()[:, None]  # (8, 1): one-token answers
         for _ in range(2 if method == "ppo" else 1):  # PPO: two steps on the same samples
             logp = torch.log_softmax(logits, 0)[picks][:, None]  # (8, 1)
@@ -290,7 +294,8 @@ def test_a_strong_kl_leash_keeps_the_bandit_near_its_reference():
             picks = torch.multinomial(torch.softmax(logits, 0).detach(), 8, replacement=True, generator=g)
             logp = torch.log_softmax(logits, 0)[picks][:, None]
             advantages = rl.group_advantages(reward_of[picks][None], "rloo").flatten()
-            loss, _ = rl.policy_gradient_loss(logp, advantages, torch.ones(8, 1, dtype=torch.bool), ref[picks][:, None], beta)
+            mask = torch.ones(8, 1, dtype=torch.bool)
+            loss, _ = rl.policy_gradient_loss(logp, advantages, mask, ref[picks][:, None], beta)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -395,7 +400,8 @@ def test_rollout_reference_is_the_adapter_switched_off_and_the_loss_trains_the_a
     assert grads and all("lora_" in n for n in grads) and any(g.abs().sum() > 0 for g in grads.values())
     optimizer.step()
     with torch.no_grad():
-        assert loss_now()[0].item() < loss.item() - 0.01  # a step down the gradient lowers the loss (beyond bf16 rounding)
+        # a step down the gradient lowers the loss (beyond bf16 rounding)
+        assert loss_now()[0].item() < loss.item() - 0.01
 
 
 def test_rollout_errors(tok):
@@ -428,15 +434,17 @@ def test_check_group_advantages(capsys):
 
     wrongs = [lambda r, baseline="rloo", normalize=False: r - r.mean(1, keepdim=True),  # RLOO keeps the answer in
               lambda r, baseline="rloo", normalize=False: r - (r.sum(1, keepdim=True) - r) / r.shape[1],  # / k
-              lambda r, baseline="rloo", normalize=False: r - (r.sum(0, keepdim=True) - r) / (r.shape[0] - 1),  # columns
+              # the other answers' mean taken down the columns, over prompts
+              lambda r, baseline="rloo", normalize=False: r - (r.sum(0, keepdim=True) - r) / (r.shape[0] - 1),
               lambda r, baseline="rloo", normalize=False: (centred(r, baseline) if baseline == "rloo"
                                                             else r - r.mean()),  # a batch-wide mean
               lambda r, baseline="rloo", normalize=False: (centred(r, "rloo") if baseline == "none"
                                                             else solution(r, baseline, normalize)),  # 'none' centred
               lambda r, baseline="rloo", normalize=False: (centred(r, baseline) / r.std(1, keepdim=True)
                                                             if normalize else centred(r, baseline)),  # no eps: NaN
-              lambda r, baseline="rloo", normalize=False: (centred(r, baseline) / (r.std(1, correction=0, keepdim=True) + 1e-6)
-                                                            if normalize else centred(r, baseline)),  # population std
+              lambda r, baseline="rloo", normalize=False: (  # population std
+                  centred(r, baseline) / (r.std(1, correction=0, keepdim=True) + 1e-6)
+                  if normalize else centred(r, baseline)),
               lambda r, baseline="rloo", normalize=False: (centred(r, baseline) / (r.std() + 1e-6)
                                                             if normalize else centred(r, baseline)),  # the batch's std
               lambda r, baseline="rloo", normalize=False: centred(r, baseline),  # normalize ignored
@@ -458,35 +466,37 @@ def test_check_ppo_clipped_loss(capsys):
         return -torch.minimum(unclipped, clipped)[mask].mean(), (clipped < unclipped)[mask].float().mean()
 
     def with_loss(loss_of):  # a wrong loss, the right clip fraction
-        return lambda l, o, a, m, c=0.2: (loss_of(l, o, a, m, c), solution(l, o, a, m, c)[1])
+        return lambda p, o, a, m, c=0.2: (loss_of(p, o, a, m, c), solution(p, o, a, m, c)[1])
 
     def with_fraction(fraction_of):  # the right loss, a wrong clip fraction
-        return lambda l, o, a, m, c=0.2: (solution(l, o, a, m, c)[0], fraction_of(l, o, a, m, c))
+        return lambda p, o, a, m, c=0.2: (solution(p, o, a, m, c)[0], fraction_of(p, o, a, m, c))
 
     def ratio(logp, old):
         return torch.exp(logp - old)
 
     def with_ratio(wrong_ratio):  # PPO's loss around a wrong ratio
-        return with_loss(lambda l, o, a, m, c: -torch.minimum(wrong_ratio(l, o) * a[:, None],
-                                                              wrong_ratio(l, o).clamp(1 - c, 1 + c) * a[:, None])[m].mean())
+        def loss(p, o, a, m, c):
+            r = wrong_ratio(p, o)
+            return -torch.minimum(r * a[:, None], r.clamp(1 - c, 1 + c) * a[:, None])[m].mean()
+        return with_loss(loss)
 
-    wrongs = [with_ratio(lambda l, o: l / o),  # a ratio of log-probs
-              with_ratio(lambda l, o: 1 / ratio(l, o)),  # upside down
-              with_loss(lambda l, o, a, m, c: torch.minimum(*objective(l, o, a, c))[m].mean()),  # not negated
-              with_loss(lambda l, o, a, m, c: -torch.maximum(*objective(l, o, a, c))[m].mean()),  # max
-              with_loss(lambda l, o, a, m, c: -objective(l, o, a, c)[0][m].mean()),  # no clip
-              with_loss(lambda l, o, a, m, c: -objective(l, o, a, c)[1][m].mean()),  # clipped term only
-              with_loss(lambda l, o, a, m, c: -objective(l, o, a, c)[0].clamp(1 - c, 1 + c)[m].mean()),  # clamp(r·A)
-              with_loss(lambda l, o, a, m, c: -torch.minimum(*objective(l, o, a, c)).mean()),  # padding averaged in
-              with_loss(lambda l, o, a, m, c: -((torch.minimum(*objective(l, o, a, c)) * m).sum(1) / m.sum(1)).mean()),
-              with_loss(lambda l, o, a, m, c: -torch.minimum(*objective(l, o, a, c))[m].sum()),  # sum
-              with_loss(lambda l, o, a, m, c: -torch.minimum(*objective(l, o, a, 0.2))[m].mean()),  # ε fixed at 0.2
-              with_loss(lambda l, o, a, m, c: solution(l, o, a, m, c)[0].detach()),  # no gradient
-              with_loss(lambda l, o, a, m, c: solution(l.detach() + 0 * l, o, a, m, c)[0]),  # value right, gradient 0
-              with_fraction(lambda l, o, a, m, c: (torch.abs(ratio(l, o) - 1) > c)[m].float().mean()),
-              with_fraction(lambda l, o, a, m, c: (objective(l, o, a, c)[1] < objective(l, o, a, c)[0]).float().mean()),
-              lambda l, o, a, m, c=0.2: solution(l, o, a, m, c)[0]]  # the loss alone
-    assert_checker_behaves(checks.check_ppo_clipped_loss, lambda l, o, a, m, c=0.2: None, solution, wrongs, capsys)
+    wrongs = [with_ratio(lambda p, o: p / o),  # a ratio of log-probs
+              with_ratio(lambda p, o: 1 / ratio(p, o)),  # upside down
+              with_loss(lambda p, o, a, m, c: torch.minimum(*objective(p, o, a, c))[m].mean()),  # not negated
+              with_loss(lambda p, o, a, m, c: -torch.maximum(*objective(p, o, a, c))[m].mean()),  # max
+              with_loss(lambda p, o, a, m, c: -objective(p, o, a, c)[0][m].mean()),  # no clip
+              with_loss(lambda p, o, a, m, c: -objective(p, o, a, c)[1][m].mean()),  # clipped term only
+              with_loss(lambda p, o, a, m, c: -objective(p, o, a, c)[0].clamp(1 - c, 1 + c)[m].mean()),  # clamp(r·A)
+              with_loss(lambda p, o, a, m, c: -torch.minimum(*objective(p, o, a, c)).mean()),  # padding averaged in
+              with_loss(lambda p, o, a, m, c: -((torch.minimum(*objective(p, o, a, c)) * m).sum(1) / m.sum(1)).mean()),
+              with_loss(lambda p, o, a, m, c: -torch.minimum(*objective(p, o, a, c))[m].sum()),  # sum
+              with_loss(lambda p, o, a, m, c: -torch.minimum(*objective(p, o, a, 0.2))[m].mean()),  # ε fixed at 0.2
+              with_loss(lambda p, o, a, m, c: solution(p, o, a, m, c)[0].detach()),  # no gradient
+              with_loss(lambda p, o, a, m, c: solution(p.detach() + 0 * p, o, a, m, c)[0]),  # value right, gradient 0
+              with_fraction(lambda p, o, a, m, c: (torch.abs(ratio(p, o) - 1) > c)[m].float().mean()),
+              with_fraction(lambda p, o, a, m, c: (objective(p, o, a, c)[1] < objective(p, o, a, c)[0]).float().mean()),
+              lambda p, o, a, m, c=0.2: solution(p, o, a, m, c)[0]]  # the loss alone
+    assert_checker_behaves(checks.check_ppo_clipped_loss, lambda p, o, a, m, c=0.2: None, solution, wrongs, capsys)
     assert checks.check_ppo_clipped_loss(rl.ppo_clipped_loss) is rl.ppo_clipped_loss
 
 

@@ -156,7 +156,8 @@ def check_causal_mask(mask_fn) -> None:
             "transposed: row i is query i, and it may see columns 0..i (on and below the diagonal)"
         assert not torch.equal(got, ~want), \
             "inverted: here True means 'may attend' (torch.nn.MultiheadAttention uses the opposite convention)"
-        assert not torch.equal(got, want.tril(-1)), "off by one: the diagonal must be True, each token may look at itself"
+        assert not torch.equal(got, want.tril(-1)), \
+            "off by one: the diagonal must be True, each token may look at itself"
         assert T == 1 or not torch.equal(got, torch.ones(T, T, dtype=torch.bool).tril(1)), \
             "off by one: query i may see keys 0..i, not key i + 1 (that is the next token, the one to predict)"
         assert torch.equal(got, want), "query i (row i) may see keys 0..i (True) and none after it (False)"
@@ -171,7 +172,8 @@ def _split(t, heads: int):
 
 @exercise(fallback="helpers.models.attention.MultiHeadAttention")
 def check_multi_head_attention(mha_class) -> None:
-    """Check mha_class(d_model, n_heads)(x, mask) -> (output, weights) against helpers.models.attention.MultiHeadAttention."""
+    """Check mha_class(d_model, n_heads)(x, mask) -> (output, weights) against
+    helpers.models.attention.MultiHeadAttention."""
     import math
 
     import torch

@@ -11,7 +11,10 @@ def _top_p_variants(logits, p):
     probs = sorted_logits.softmax(-1)
     before = probs.cumsum(-1) - probs
     unsorted = logits.softmax(-1)
-    back = lambda drop_sorted: drop_sorted.scatter(-1, order, drop_sorted)  # noqa: E731
+
+    def back(drop_sorted):
+        return drop_sorted.scatter(-1, order, drop_sorted)
+
     return {
         "crossing": (logits.masked_fill(back(probs.cumsum(-1) > p), float("-inf")),
                      "you drop the token that makes the mass reach p; keep it: drop a token only when the mass "
@@ -29,7 +32,8 @@ def _top_p_variants(logits, p):
 
 @exercise(fallback="helpers.generation.sampling.top_p_filter")
 def check_top_p(top_p_fn) -> None:
-    """Check top_p_fn(logits (B, V), p) against helpers.generation.sampling.top_p_filter (= transformers' TopPLogitsWarper)."""
+    """Check top_p_fn(logits (B, V), p) against helpers.generation.sampling.top_p_filter
+    (= transformers' TopPLogitsWarper)."""
     import torch
 
     from helpers.generation.sampling import top_p_filter
@@ -51,10 +55,12 @@ def check_top_p(top_p_fn) -> None:
         if torch.equal(got, want):
             continue
         for variant, hint in _top_p_variants(logits, p).values():
-            if torch.allclose(got, variant, atol=1e-6, equal_nan=True) and torch.equal(torch.isinf(got), torch.isinf(variant)):
+            if torch.allclose(got, variant, atol=1e-6, equal_nan=True) and \
+                    torch.equal(torch.isinf(got), torch.isinf(variant)):
                 raise AssertionError(f"p={p} ({why}): {hint}")
         _same_tokens_kept(got, want, f"p={p} ({why})", "top-p")
-    passed("top_p_filter keeps the smallest set of most likely tokens that reaches p, as helpers.generation.sampling does")
+    passed("top_p_filter keeps the smallest set of most likely tokens that reaches p, "
+           "as helpers.generation.sampling does")
 
 
 def _same_tokens_kept(got, want, case: str, method: str, how: str = "") -> None:
@@ -148,7 +154,8 @@ def check_kv_cache_bytes(bytes_fn) -> None:
         want = sum(t.nelement() * t.element_size() for layer in cache for t in (layer.k, layer.v))
         shape = f"n_layer={n_layer}, n_embd={n_embd}, seq_len={seq_len}, batch_size={batch}, bytes={bytes_per_value}"
         assert got != want // 2, f"{shape}: got {got}, half of it: the cache holds keys AND values"
-        assert got != want // n_layer or n_layer == 1, f"{shape}: got {got}: every one of the n_layer layers has its own cache"
+        assert got != want // n_layer or n_layer == 1, \
+            f"{shape}: got {got}: every one of the n_layer layers has its own cache"
         assert got != want // batch or batch == 1, f"{shape}: got {got}: each sequence in the batch has its own cache"
         assert got == want, f"{shape}: got {got}, the real cache takes {want} bytes"
     passed("your formula matches the bytes of real KV caches")
@@ -163,7 +170,6 @@ def _attend(attn, x, cache, scale=True, offset=True, softmax_dim=-1, masked=True
     B, T, C = x.shape
     q, k, v = attn.c_attn(x).split(C, dim=2)
     q, k, v = (t.view(B, T, attn.n_head, C // attn.n_head).transpose(1, 2) for t in (q, k, v))
-    past = len(cache)
     if use_cache:
         k, v = cache.append(k, v)
     scores = q @ k.transpose(-2, -1) / (math.sqrt(k.size(-1)) if scale else 1.0)
@@ -194,8 +200,8 @@ def check_attention_with_cache(attn_fn) -> None:
                 "offset": (dict(offset=False), "the new tokens sit at positions past..past+T-1: new token i sees "
                                                "keys 0..past+i, so the mask is tril(diagonal=past), not tril()"),
                 "softmax": (dict(softmax_dim=-2), "the softmax runs over the keys, the last dimension of the scores"),
-                "cache": (dict(use_cache=False), "append the new keys and values to the cache (cache.append) and attend "
-                                                 "over everything it returns")}
+                "cache": (dict(use_cache=False), "append the new keys and values to the cache (cache.append) "
+                                                 "and attend over everything it returns")}
     mine, ref = LayerCache(), LayerCache()
     with torch.no_grad():
         for start, end, what in pieces:
@@ -209,7 +215,7 @@ def check_attention_with_cache(attn_fn) -> None:
                 f"{what}: expected a tensor of shape {tuple(want.shape)} (B, T_new, C), got {described(got)}"
             if torch.allclose(got, want, atol=1e-5):
                 continue
-            for name, (variant, hint) in mistakes.items():
+            for variant, hint in mistakes.values():
                 if len(before) == start and torch.allclose(got, _attend(attn, x[:, start:end], copy.deepcopy(before),
                                                                            **variant), atol=1e-5):
                     raise AssertionError(f"{what}: {hint}")

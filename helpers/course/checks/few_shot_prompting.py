@@ -21,8 +21,8 @@ def check_few_shot_messages(messages_fn) -> None:
         want.append({"role": "user", "content": query})
         assert isinstance(got, list) and all(isinstance(m, dict) for m in got), \
             f"expected a list of dicts, got {type(got).__name__}"
-        assert len(got) == len(want), \
-            f"{len(examples)} example(s) should give {len(want)} messages (1 system + 2 per example + 1 query), got {len(got)}"
+        assert len(got) == len(want), (f"{len(examples)} example(s) should give {len(want)} messages "
+                                       f"(1 system + 2 per example + 1 query), got {len(got)}")
         for i, (g, w) in enumerate(zip(got, want)):
             assert g.get("role") == w["role"], f"message {i}: role should be {w['role']!r}, got {g.get('role')!r}"
             assert g.get("content") == w["content"], \

@@ -17,8 +17,10 @@ def check_lora_parameter_count(count_fn) -> None:
         assert isinstance(got, int) or float(got).is_integer(), f"{where}: give a whole number, got {got!r}"
         if got == want:
             continue
-        assert got != sum(o * i for o, i in shapes), f"{where}: that is the size of the frozen matrices W, not of A and B"
-        assert got != sum(r * o * i for o, i in shapes), f"{where}: A·B is never stored: count A (r × in) and B (out × r)"
+        assert got != sum(o * i for o, i in shapes), \
+            f"{where}: that is the size of the frozen matrices W, not of A and B"
+        assert got != sum(r * o * i for o, i in shapes), \
+            f"{where}: A·B is never stored: count A (r × in) and B (out × r)"
         assert got != sum(r * max(o, i) * 2 for o, i in shapes) and got != sum(2 * r * i for _, i in shapes), \
             f"{where}: A has r·in entries and B has out·r: use each matrix's own in and out"
         raise AssertionError(f"{where}: expected {want:,}, got {got:,}: sum r·(in + out) over the matrices")
@@ -78,9 +80,10 @@ def check_lora_linear(lora_class) -> None:
         trained = {id(p) for p in layer.parameters() if p.requires_grad}
         assert trained == {id(A), id(B)}, \
             f"{where}: only A and B train: freeze the wrapped Linear (requires_grad_(False)) and add nothing else"
-        assert bool((B == 0).all()), f"{where}: B starts at zero, so that the adapted layer starts as the pretrained one"
-        assert bool((A != 0).any()), \
-            f"{where}: A starts random (e.g. nn.init.kaiming_uniform_): with A and B both zero no gradient reaches either"
+        assert bool((B == 0).all()), \
+            f"{where}: B starts at zero, so that the adapted layer starts as the pretrained one"
+        assert bool((A != 0).any()), (f"{where}: A starts random (e.g. nn.init.kaiming_uniform_): "
+                                      f"with A and B both zero no gradient reaches either")
         with torch.no_grad():
             assert isinstance(out, torch.Tensor) and out.shape == (2, 3, out_dim), \
                 f"{where}: for x of shape (2, 3, {in_dim}) return (2, 3, {out_dim}), got {described(out)}"
@@ -98,7 +101,8 @@ def check_lora_linear(lora_class) -> None:
                     f"{where}: the scale is alpha / r, not r / alpha"
                 assert not torch.allclose(got, alpha / r * change, atol=1e-4), \
                     f"{where}: add the change to the frozen layer's output base(x)"
-                raise AssertionError(f"{where}: the output differs from peft's LoRA layer: base(x) + (alpha / r)·(x Aᵀ) Bᵀ")
+                raise AssertionError(f"{where}: the output differs from peft's LoRA layer: "
+                                     f"base(x) + (alpha / r)·(x Aᵀ) Bᵀ")
         layer(x).sum().backward()
         assert A.grad is not None and B.grad is not None, f"{where}: no gradient reached A and B: use them in forward"
     passed("your LoRA layer computes what peft's does on the same weights: W·x + (alpha / r)·B·A·x, B = 0 at the start")

@@ -13,16 +13,19 @@ def check_make_document(make_fn) -> None:
              ("There are 206 bones", "number"), ("Just a title", None)]
     for text, label in cases:
         got = make_fn(text, label)
-        if not_done(got, 'start with "<|startoftext|>", then "[label] " when there is a label, the text, "<|endoftext|>"'):
+        if not_done(got, 'start with "<|startoftext|>", then "[label] " when there is a label, the text, '
+                         '"<|endoftext|>"'):
             return
         want = make_document(text, label)
-        assert isinstance(got, str), f"make_document({text!r}, {label!r}) should return one string, got {type(got).__name__}"
+        assert isinstance(got, str), \
+            f"make_document({text!r}, {label!r}) should return one string, got {type(got).__name__}"
         if got == want:
             continue
         assert got.startswith("<|startoftext|>"), f"{got!r}: a document starts with <|startoftext|>"
         assert got.endswith("<|endoftext|>"), f"{got!r}: a document ends with <|endoftext|>, right after the text"
         if label is None:
-            raise AssertionError(f"{got!r}: with label=None there is no control prefix, just the text between the tokens")
+            raise AssertionError(f"{got!r}: with label=None there is no control prefix, "
+                                 f"just the text between the tokens")
         assert f"[{label}]" in got, f"{got!r}: the control prefix is the label in square brackets, [{label}]"
         raise AssertionError(f"{got!r}: expected {want!r} (one space after the ], none elsewhere)")
     passed("documents match helpers.data.titles.make_document")

@@ -43,7 +43,8 @@ def _block_variants(x, ln_1, attn, ln_2, mlp):
     return {
         "that is post-norm (the original Transformer's x = ln(x + sublayer(x))): here each sub-layer reads "
         "ln(x) and its result is added to x itself, which is never normalised": post_norm(),
-        "the attention's result replaces x: add it to the stream, x = x + attn(ln_1(x))": attn(ln_1(x)) + mlp(ln_2(attn(ln_1(x)))),
+        "the attention's result replaces x: add it to the stream, x = x + attn(ln_1(x))":
+            attn(ln_1(x)) + mlp(ln_2(attn(ln_1(x)))),
         "the MLP's result replaces x: add it to the stream, x = x + mlp(ln_2(x))": mlp(ln_2(h)),
         "add the sub-layers' results to x, not to its normalised copy: the stream itself is never normalised":
             normalised_residual(),
@@ -136,5 +137,6 @@ def check_forward_flops(flops_fn) -> None:
         shape = f"n_layer={n_layer}, n_embd={n_embd}, vocab_size={vocab}"
         assert got != want // 2, f"{shape}: a multiply-add is 2 FLOPs; you counted 1 per weight"
         assert got != want - 2 * vocab * n_embd, f"{shape}: add the lm_head, the biggest single matmul here"
-        assert got == want, f"{shape}: got {got}, torch counts {want} ({got - want:+d}); count all four Linears per block"
+        assert got == want, \
+            f"{shape}: got {got}, torch counts {want} ({got - want:+d}); count all four Linears per block"
     passed("your FLOP count matches torch's FlopCounterMode")

@@ -12,7 +12,8 @@ def _close(a, b) -> bool:
 
 
 def _sft_batch():
-    """Return logits (3, 9, 13), ids (3, 9) and a response mask (3, 9): prompts, responses and padding of different lengths."""
+    """Return logits (3, 9, 13), ids (3, 9) and a response mask (3, 9): prompts,
+    responses and padding of different lengths."""
     import torch
 
     g = torch.Generator().manual_seed(11)
@@ -25,7 +26,8 @@ def _sft_batch():
 
 @exercise(fallback="helpers.training.preference.response_loss")
 def check_response_loss(loss_fn) -> None:
-    """Check loss_fn(logits (B, T, V), ids (B, T), mask (B, T) bool) against helpers.training.preference.response_loss."""
+    """Check loss_fn(logits (B, T, V), ids (B, T), mask (B, T) bool) against
+    helpers.training.preference.response_loss."""
     import torch
     import torch.nn.functional as F
 
@@ -33,9 +35,11 @@ def check_response_loss(loss_fn) -> None:
 
     logits, ids, mask = _sft_batch()
     got = loss_fn(logits.clone(), ids.clone(), mask.clone())
-    if not_done(got, "cross-entropy of logits[:, :-1] against ids[:, 1:], averaged over the positions where mask[:, 1:] is True"):
+    if not_done(got, "cross-entropy of logits[:, :-1] against ids[:, 1:], averaged over the positions where "
+                     "mask[:, 1:] is True"):
         return
-    assert isinstance(got, torch.Tensor) and got.numel() == 1, f"return one number (a scalar tensor), got {described(got)}"
+    assert isinstance(got, torch.Tensor) and got.numel() == 1, \
+        f"return one number (a scalar tensor), got {described(got)}"
     per_token = F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
     targets = mask[:, 1:].float()
     unshifted = F.cross_entropy(logits.transpose(1, 2), ids, reduction="none")  # (B, T): logits at t against token t
@@ -52,14 +56,15 @@ def check_response_loss(loss_fn) -> None:
     assert not _close(got, ((per_token * targets).sum(1) / targets.sum(1)).mean()), \
         "one mean over all the batch's response tokens, not a mean per row first (rows have different lengths)"
     want = response_loss(logits, ids, mask)
-    assert _close(got, want), \
-        f"got {float(got):.4f}, expected {want.item():.4f}: the mean over response tokens of −log softmax(logits)[next token]"
+    assert _close(got, want), (f"got {float(got):.4f}, expected {want.item():.4f}: the mean over response tokens "
+                               f"of −log softmax(logits)[next token]")
     passed("the response-only SFT loss: shifted by one, masked, one mean over the response tokens")
 
 
 @exercise(fallback="helpers.training.preference.response_labels")
 def check_response_labels(labels_fn) -> None:
-    """Check labels_fn(ids (B, T), mask (B, T) bool) returns transformers-style labels: ids on the response, -100 elsewhere."""
+    """Check labels_fn(ids (B, T), mask (B, T) bool) returns transformers-style labels:
+    ids on the response, -100 elsewhere."""
     import torch
 
     from helpers.training.preference import response_labels
@@ -79,7 +84,8 @@ def check_response_labels(labels_fn) -> None:
         "do not shift the labels: transformers shifts them by one position itself"
     assert (got[~mask] == -100).all(), \
         "positions outside the response must be -100 (cross_entropy's ignore_index), not 0 or the id"
-    assert torch.equal(got, response_labels(ids, mask)), "on the response positions, the labels are the ids themselves, unshifted"
+    assert torch.equal(got, response_labels(ids, mask)), \
+        "on the response positions, the labels are the ids themselves, unshifted"
     passed("labels: ids on the response, -100 elsewhere; model(ids, labels=labels).loss is then the SFT loss")
 
 
@@ -93,7 +99,8 @@ def _logprobs():
 
 @exercise(fallback="helpers.training.preference.dpo_loss")
 def check_dpo_loss(dpo_fn) -> None:
-    """Check dpo_fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) against helpers.training.preference.dpo_loss."""
+    """Check dpo_fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) against
+    helpers.training.preference.dpo_loss."""
     import torch
     import torch.nn.functional as F
 
@@ -102,7 +109,8 @@ def check_dpo_loss(dpo_fn) -> None:
     pc, pr, rc, rr = _logprobs()
     for beta in (0.1, 0.5):
         got = dpo_fn(pc, pr, rc, rr, beta)
-        if not_done(got, "reward = β · (log π − log π_ref) for each answer; loss = mean of −log σ(reward_chosen − reward_rejected)"):
+        if not_done(got, "reward = β · (log π − log π_ref) for each answer; "
+                         "loss = mean of −log σ(reward_chosen − reward_rejected)"):
             return
         assert isinstance(got, torch.Tensor) and got.numel() == 1, \
             f"return one number (the mean over the batch), got {described(got)}"
@@ -111,7 +119,8 @@ def check_dpo_loss(dpo_fn) -> None:
             "the reference's log-probs are subtracted: reward = β · (log π(y|x) − log π_ref(y|x))"
         assert not _close(got, -F.logsigmoid(beta * (pc - pr)).mean()), \
             "the reference is missing: each reward is β times the log-ratio log π − log π_ref"
-        assert not _close(got, -F.logsigmoid(h).mean()), f"β is missing: the rewards are β · log-ratio (β = {beta} here)"
+        assert not _close(got, -F.logsigmoid(h).mean()), \
+            f"β is missing: the rewards are β · log-ratio (β = {beta} here)"
         assert not _close(got, -beta * F.logsigmoid(h).mean()), \
             "β goes inside the sigmoid: −log σ(β · h), not −β · log σ(h)"
         assert not _close(got, -F.logsigmoid(-beta * h).mean()), \
@@ -121,7 +130,8 @@ def check_dpo_loss(dpo_fn) -> None:
         assert not _close(got, -torch.sigmoid(beta * h).mean()), "take the log of the sigmoid: −log σ(β · h)"
         assert not _close(got, -F.logsigmoid(beta * h).sum()), "take the mean over the batch, not the sum"
         want = dpo_loss(pc, pr, rc, rr, beta)
-        assert _close(got, want), f"got {float(got):.4f}, expected {want.item():.4f} (β = {beta}): mean of −log σ(β · h)"
+        assert _close(got, want), \
+            f"got {float(got):.4f}, expected {want.item():.4f} (β = {beta}): mean of −log σ(β · h)"
     passed("the DPO loss (Rafailov et al. 2023, eq. 7) is right for β = 0.1 and 0.5")
 
 
@@ -135,7 +145,8 @@ def check_ipo_loss(ipo_fn) -> None:
     pc, pr, rc, rr = _logprobs()
     for beta in (0.1, 0.5):
         got = ipo_fn(pc, pr, rc, rr, beta)
-        if not_done(got, "h = (log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)); loss = mean((h − 1/(2β))²)"):
+        if not_done(got, "h = (log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)); "
+                         "loss = mean((h − 1/(2β))²)"):
             return
         assert isinstance(got, torch.Tensor) and got.numel() == 1, \
             f"return one number (the mean over the batch), got {described(got)}"
@@ -145,8 +156,9 @@ def check_ipo_loss(ipo_fn) -> None:
         assert not _close(got, ((h - 1 / (2 * beta)) ** 2).sum()), "take the mean over the batch, not the sum"
         assert not _close(got, (((pc - pr) - 1 / (2 * beta)) ** 2).mean()), \
             "subtract the reference's log-probs: h uses both log-ratios, log π − log π_ref"
-        assert not _close(got, ((((pc + rc) - (pr + rr)) - 1 / (2 * beta)) ** 2).mean()), \
-            "the reference's log-probs are subtracted, not added: h = (log π − log π_ref)(y_w) − (log π − log π_ref)(y_l)"
+        assert not _close(got, ((((pc + rc) - (pr + rr)) - 1 / (2 * beta)) ** 2).mean()), (
+            "the reference's log-probs are subtracted, not added: "
+            "h = (log π − log π_ref)(y_w) − (log π − log π_ref)(y_l)")
         want = ipo_loss(pc, pr, rc, rr, beta)
         assert _close(got, want), "not the IPO loss: mean over the batch of (h − 1/(2β))²"
     passed("the IPO loss (Azar et al. 2023) is right for β = 0.1 and 0.5")

@@ -165,8 +165,9 @@ def check_rope_interleaved(rope_fn) -> None:
         assert torch.allclose(got.norm(dim=-1), x.norm(dim=-1), atol=1e-4), \
             f"{where}: a rotation keeps each vector's length, yours changes it: use x1·cos − x2·sin and x1·sin + x2·cos"
         half = apply_rope(x, torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin())
-        assert not torch.allclose(got, half, atol=1e-5), \
-            f"{where}: that is the half-split layout (pairs i and i + D/2); here the pairs are neighbours (0, 1), (2, 3), ..."
+        assert not torch.allclose(got, half, atol=1e-5), (
+            f"{where}: that is the half-split layout (pairs i and i + D/2); "
+            f"here the pairs are neighbours (0, 1), (2, 3), ...")
         back = torch.empty_like(x)
         back[:, order] = apply_rope(x[:, order], torch.cat([angles, angles], -1).cos(),
                                     -torch.cat([angles, angles], -1).sin())
@@ -198,6 +199,7 @@ def check_gqa_cache_bytes(bytes_fn) -> None:
         case = (f"n_layer={n_layer}, n_kv_head={n_kv_head}, head_dim={head_dim}, seq_len={T}, batch_size={B}, "
                 f"4 bytes: got {got}, the cache holds {want}")
         assert got != want // 2, f"{case}: count the keys AND the values (a factor 2)"
-        assert got != want * n_head // n_kv_head, f"{case}: the cache keeps only the n_kv_head shared heads, not every query head"
+        assert got != want * n_head // n_kv_head, \
+            f"{case}: the cache keeps only the n_kv_head shared heads, not every query head"
         assert got == want, f"{case}: multiply 2 × n_layer × n_kv_head × head_dim × seq_len × batch_size × bytes"
     passed("your count matches the bytes in real GQA caches")

@@ -26,9 +26,11 @@ def check_bigram_loss(fn) -> None:
         want = bigram_loss(train_ids, val_ids, vocab)
         if abs(got - want) < 1e-4:
             continue
-        where = f"on a {len(train_ids)}-token train and {len(val_ids)}-token val split (vocab {vocab}) you got {got:.4f}"
+        where = (f"on a {len(train_ids)}-token train and {len(val_ids)}-token val split (vocab {vocab}) "
+                 f"you got {got:.4f}")
         assert math.isfinite(got), f"{where}: a pair never seen in train gets probability 0: add 1 to every count first"
-        assert abs(got - want / math.log(2)) > 1e-4, f"{where}: that is in bits; use the natural log, as cross_entropy does"
+        assert abs(got - want / math.log(2)) > 1e-4, \
+            f"{where}: that is in bits; use the natural log, as cross_entropy does"
         assert abs(got - bigram_loss(val_ids, val_ids, vocab)) > 1e-4, \
             f"{where}: count the pairs of train_ids only; val is what the table is tested on"
         assert abs(got - bigram_loss(train_ids, train_ids, vocab)) > 1e-4, \
@@ -48,14 +50,17 @@ def check_lr_schedule(fn) -> None:
     for steps, lr, min_lr, warmup in ((100, 1e-3, 1e-4, 10), (50, 6e-4, 0.0, 5), (30, 1.0, 0.5, 1)):
         for step in range(steps + 10):
             got = fn(step, steps, lr, min_lr, warmup)
-            if not_done(got, "step < warmup: lr · (step + 1) / warmup; then min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"):
+            if not_done(got, "step < warmup: lr · (step + 1) / warmup; "
+                             "then min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"):
                 return
             want = warmup_cosine(step, steps, lr, min_lr, warmup)
             if math.isclose(float(got), want, rel_tol=1e-6, abs_tol=1e-12):
                 continue
             got = float(got)
-            where = f"step {step} of {steps} (lr={lr}, min_lr={min_lr}, warmup={warmup}): got {got:.6g}, expected {want:.6g}"
-            assert not (step == 0 and got == 0), f"{where}: a step at rate 0 is wasted; warm up with (step + 1) / warmup"
+            where = (f"step {step} of {steps} (lr={lr}, min_lr={min_lr}, warmup={warmup}): "
+                     f"got {got:.6g}, expected {want:.6g}")
+            assert not (step == 0 and got == 0), \
+                f"{where}: a step at rate 0 is wasted; warm up with (step + 1) / warmup"
             assert step >= warmup, f"{where}: warm up linearly, lr · (step + 1) / warmup while step < warmup"
             assert not (step == warmup and math.isclose(got, lr * (step + 1) / warmup)), \
                 f"{where}: the warm-up is one step too long; it reaches lr at step warmup − 1, then the cosine starts"
@@ -107,7 +112,8 @@ def _trajectory(step_fn, lrs, clip: float):
 
 @exercise(fallback="helpers.training.loop.training_step")
 def check_training_step(fn) -> None:
-    """Check fn(model, optimizer, x, y, lr, grad_clip) -> loss: one step, weight for weight like helpers.training.loop's."""
+    """Check fn(model, optimizer, x, y, lr, grad_clip) -> loss: one step,
+    weight for weight like helpers.training.loop's."""
     import torch
 
     from helpers.training.loop import training_step
@@ -138,7 +144,8 @@ def check_training_step(fn) -> None:
     for i in range(len(lrs)):
         after = f"after step {i + 1}"
         if not torch.allclose(weights[i + 1], want[i + 1], rtol=1e-5, atol=1e-7):
-            same = lambda a: torch.allclose(weights[i + 1], a, rtol=1e-5, atol=1e-7)  # noqa: E731
+            def same(a, mine=weights[i + 1]):
+                return torch.allclose(mine, a, rtol=1e-5, atol=1e-7)
             assert not torch.equal(weights[i + 1], weights[i]), \
                 f"{after} the weights did not change: call optimizer.step() after loss.backward(), and zero the " \
                 f"gradients before backward (zeroing them between backward and step throws them away)"

@@ -46,7 +46,8 @@ def check_group_advantages(advantages_fn) -> None:
 
     got = advantages_fn(r.clone(), baseline="mean", normalize=False)
     assert not _close(got, r - r.mean()), "the baseline is each prompt's own mean (a row's), not the whole batch's"
-    assert not _close(got, r - r.mean(0, keepdim=True)), "average over the k answers of a prompt (dim=1), not over prompts"
+    assert not _close(got, r - r.mean(0, keepdim=True)), \
+        "average over the k answers of a prompt (dim=1), not over prompts"
     assert _close(got, group_advantages(r, "mean")), "baseline 'mean': each reward minus the mean of its row (GRPO)"
 
     got = advantages_fn(r.clone(), baseline="none", normalize=False)
@@ -69,7 +70,8 @@ def check_group_advantages(advantages_fn) -> None:
 
 
 def _ppo_batch():
-    """Return logp, old_logp (3, 5) float64, advantages (3,) of both signs, mask (3, 5): ratios on both sides of the clip."""
+    """Return logp, old_logp (3, 5) float64, advantages (3,) of both signs, mask (3, 5):
+    ratios on both sides of the clip."""
     import torch
 
     g = torch.Generator().manual_seed(12)
@@ -86,7 +88,8 @@ def _ppo_batch():
 
 @exercise(fallback="helpers.training.rl.ppo_clipped_loss")
 def check_ppo_clipped_loss(ppo_fn) -> None:
-    """Check ppo_fn(logp, old_logp, advantages, mask, clip) → (loss, clip_fraction) against helpers.training.rl.ppo_clipped_loss."""
+    """Check ppo_fn(logp, old_logp, advantages, mask, clip) → (loss, clip_fraction) against
+    helpers.training.rl.ppo_clipped_loss."""
     import torch
 
     from helpers.training.rl import ppo_clipped_loss
@@ -108,7 +111,7 @@ def check_ppo_clipped_loss(ppo_fn) -> None:
         clipped = r.clamp(1 - clip, 1 + clip) * A
         m = mask
 
-        def mean(x):  # over the answer tokens
+        def mean(x, m=m):  # over the answer tokens
             return x[m].mean()
 
         assert not _close(loss, -mean(torch.minimum(logp / old * A, (logp / old).clamp(1 - clip, 1 + clip) * A))), \
@@ -152,7 +155,8 @@ def check_ppo_clipped_loss(ppo_fn) -> None:
 
 @exercise(fallback="helpers.training.rl.kl_per_token")
 def check_kl_estimate(kl_fn) -> None:
-    """Check kl_fn(logp, ref_logp) against Schulman's k3 estimator, helpers.training.rl.kl_per_token(logp, ref_logp, "k3")."""
+    """Check kl_fn(logp, ref_logp) against Schulman's k3 estimator,
+    helpers.training.rl.kl_per_token(logp, ref_logp, "k3")."""
     import torch
 
     from helpers.training.rl import kl_per_token
@@ -178,5 +182,6 @@ def check_kl_estimate(kl_fn) -> None:
     assert not _close(got, ref_logp / logp - 1 - torch.log(ref_logp / logp)), \
         "r = π_ref/π is a ratio of probabilities: exp(ref_logp − logp), not ref_logp / logp"
     assert (got >= -1e-12).all(), "k3 is never negative: (r − 1) − log r ≥ 0 for every r > 0"
-    assert _close(got, kl_per_token(logp, ref_logp, "k3")), "not k3: (exp(log r) − 1) − log r with log r = ref_logp − logp"
+    assert _close(got, kl_per_token(logp, ref_logp, "k3")), \
+        "not k3: (exp(log r) − 1) − log r with log r = ref_logp − logp"
     passed("Schulman's k3: (r − 1) − log r per token, never negative, 0 where the policy is the reference")

@@ -23,7 +23,8 @@ def check_fit_power_law(fit_fn) -> None:
         a_got, c_got = (float(v) for v in got)
         want_a, want_c = fit_line(n, loss)
         case = f"data from alpha={alpha}, n_c={n_c:g}{noisy}"
-        assert np.isfinite(a_got) and np.isfinite(c_got), f"{case}: got alpha={a_got}, n_c={c_got}: take logs of both n and loss"
+        assert np.isfinite(a_got) and np.isfinite(c_got), \
+            f"{case}: got alpha={a_got}, n_c={c_got}: take logs of both n and loss"
         assert not np.isclose(a_got, -want_a, rtol=1e-3), f"{case}: got alpha={a_got:.3f}: alpha is MINUS the slope"
         assert np.isclose(a_got, want_a, rtol=1e-3), \
             f"{case}: got alpha={a_got:.4g}, want {want_a:.4g}: fit the least-squares line to (log n, log loss), " \
@@ -50,7 +51,8 @@ def check_training_pf_days(fn) -> None:
         if abs(ratio - 1) < 1e-6:
             continue
         assert abs(ratio - 1 / 3) > 1e-6, f"{case}: 2·N·D is the forward pass only; backward ≈ 2× forward, so 6·N·D"
-        assert abs(ratio - 1 / block) > 1e-9, f"{case}: every step trains on batch_size × block_size tokens, not batch_size"
+        assert abs(ratio - 1 / block) > 1e-9, \
+            f"{case}: every step trains on batch_size × block_size tokens, not batch_size"
         assert abs(ratio - 8.64e19) > 1e9, f"{case}: that is in FLOPs; divide by 8.64e19 FLOPs per PF-day"
         assert abs(ratio - 86_400) > 1e-3, f"{case}: that is in petaflop/s-seconds; a PF-day is 86,400 of them"
         assert abs(ratio - 24) > 1e-6, f"{case}: that is in petaflop/s-hours; a day has 24 hours"

@@ -7,8 +7,8 @@ from . import exercise, not_done, passed
 # that the cases before it let through
 _TRAIN_CASES = (
     ("zy ab", 1, "three pairs tie at count 1: break ties with the smallest ids, as top_pair does ((32, 97) here)"),
-    ("x. y. z.", 1, "count pairs inside the chunks of re.findall(PATTERN, text) only: '.' and ' ' are different chunks, "
-                    "so (46, 32) ('. ') must never be merged"),
+    ("x. y. z.", 1, "count pairs inside the chunks of re.findall(PATTERN, text) only: '.' and ' ' are different "
+                    "chunks, so (46, 32) ('. ') must never be merged"),
     ("xy xy xy xy ab ac ad", 1, "a chunk that occurs n times counts n times: add n for each of its pairs"),
     ("ab ab ab xy", 2, "count the pairs again after each merge: merging (97, 98) creates the pair (32, 256) (' ab') "
                        "and removes (32, 97)"),
@@ -39,20 +39,23 @@ def check_train_bpe(train_fn) -> None:
         not_done(got, "chunk the text, count pairs (each chunk weighted by its count), merge the top pair in every "
                       "chunk, record it as merges[pair] = new_id, repeat")
         where = f"train_bpe({text[:24] + '...' if len(text) > 24 else text!r}, {n_merges})"
-        assert isinstance(got, dict), f"{where} returned a {type(got).__name__}: return a dict {{(left id, right id): new id}}"
+        assert isinstance(got, dict), \
+            f"{where} returned a {type(got).__name__}: return a dict {{(left id, right id): new id}}"
         assert all(isinstance(k, tuple) and len(k) == 2 and all(isinstance(i, int) for i in k) for k in got), \
             f"{where}: the keys should be pairs of ids (ints), such as (32, 116), got {list(got)[:3]}"
-        assert list(got.values()) == list(range(256, 256 + len(got))), \
-            f"{where}: the new ids should be 256, 257, ... in the order the merges were learned, got {list(got.values())[:5]}"
+        assert list(got.values()) == list(range(256, 256 + len(got))), (
+            f"{where}: the new ids should be 256, 257, ... in the order the merges were learned, "
+            f"got {list(got.values())[:5]}")
         want = train_merges(text, n_merges)
-        assert len(got) == len(want), f"{where}: learned {len(got)} merges, expected {len(want)}: stop after n_merges " \
-                                      f"(or earlier, when no pair is left)"
+        assert len(got) == len(want), (f"{where}: learned {len(got)} merges, expected {len(want)}: "
+                                       f"stop after n_merges (or earlier, when no pair is left)")
         if list(got.items()) != list(want.items()):
             step = next(k for k, (a, b) in enumerate(zip(got, want)) if a != b)
             mine, right = _pieces(got), _pieces(want)
             new_id = 256 + step
             shown = mine.get(new_id, list(got)[step])
-            raise AssertionError(f"{where}: merge {new_id} should make {right[new_id]!r}, yours makes {shown!r}: {hint}")
+            raise AssertionError(f"{where}: merge {new_id} should make {right[new_id]!r}, "
+                                 f"yours makes {shown!r}: {hint}")
     passed("train_bpe learns the course's merges: chunks, counts, ties and overlaps")
 
 
@@ -71,9 +74,11 @@ def check_most_frequent_pair(fn) -> None:
             counts = pair_counts(list(text.encode("utf-8")))
             n_got, n_want = counts.get(tuple(got), 0), counts[tuple(want)]
             if n_got == n_want:
-                hint = f"{got!r} is tied with another pair at {n_got}: break ties with the smaller pair (compare the bytes)"
+                hint = (f"{got!r} is tied with another pair at {n_got}: "
+                        f"break ties with the smaller pair (compare the bytes)")
             elif not text.isascii():
-                hint = f"{got!r} occurs {n_got} times among the bytes, the top pair {n_want}: count UTF-8 bytes, not characters"
+                hint = (f"{got!r} occurs {n_got} times among the bytes, the top pair {n_want}: "
+                        f"count UTF-8 bytes, not characters")
             else:
                 hint = f"{got!r} occurs {n_got} times, but some pair occurs {n_want} times"
             raise AssertionError(f"most_frequent_pair({text!r}) returned {got!r}: {hint}")
@@ -128,6 +133,7 @@ def check_pack_documents(fn) -> None:
         assert b"<|endoftext|>" not in bytes(i for i in got if isinstance(i, int) and 0 <= i < 256), (
             f"{where}: append the id eot_id itself; the text '<|endoftext|>' is encoded as ordinary bytes here")
         assert got.count(eot) == len(docs), (
-            f"{where}: put eot_id after every document (the last one too): {len(docs)} of them, you have {got.count(eot)}")
+            f"{where}: put eot_id after every document (the last one too): {len(docs)} of them, "
+            f"you have {got.count(eot)}")
         raise AssertionError(f"{where}: expected each document's ids, in order, each followed by {eot}")
     passed("pack_documents separates documents with one <|endoftext|> id each")
