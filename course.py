@@ -2,11 +2,11 @@
 """Set up, open and test the course with one command each (Python 3.10+, any OS).
 
     python course.py lab             # first time: make .venv and install the pinned requirements; then Jupyter Lab
-    python course.py test            # the whole suite (unit tests + every notebook in quick mode), then
-                                     # the precision matrix: the numerics tests under float32 and bfloat16
+    python course.py test            # ruff, then the whole suite (unit tests + every notebook in quick mode),
+                                     # then the precision matrix: the numerics tests under float32 and bfloat16
     python course.py test --latest   # the same suite against the newest releases, in .venv-latest
     python course.py test --dtype bfloat16   # the precision-sensitive tests with COURSE_DTYPE forced, tiny models
-    python course.py test --colab    # the notebooks' Colab set-up path, end to end in a fresh venv (~N min)
+    python course.py test --colab    # the notebooks' Colab set-up path, end to end in a fresh venv (~3 min)
     python course.py test --browser  # only the checks that need headless Chromium (playground, site)
     python course.py run [NN ...] [--quick] [--html]   # execute notebooks in fresh kernels: times, key figures, a site
     python course.py setup           # only the install (the commands above run it themselves)
@@ -51,7 +51,7 @@ def setup(latest: bool = False) -> Path:
     Pinned (default): requirements.txt under constraints.txt, again only when either file changed.
     Latest: every requirement upgraded to its newest release, on every call.
     """
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (course.py runs under any python3 and must say what it needs)
         sys.exit(f"the course needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     folder = VENVS["latest" if latest else "pinned"]
     python = venv_python(folder)
@@ -137,12 +137,20 @@ def pytest(python: Path, args: list[str], env: dict | None = None, title: str = 
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **(env or {})})
 
 
-def test(rest: list[str]) -> int:
-    """Run the tests: with no pytest arguments, the whole suite and then the precision matrix.
+def lint(python: Path) -> int:
+    """Run ``ruff check`` on the repository (its settings are in pyproject.toml); return its exit code."""
+    print("=== ruff check .", flush=True)
+    return subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
 
-    The precision matrix runs the tests marked ``numerics`` again under float32 and under bfloat16
-    (``COURSE_DTYPE`` forced, tiny models: see ``tests/conftest.py``), so that any machine checks what a
-    CPU with bf16 units, or a GPU, computes. ``--dtype NAME`` runs one leg (or the given tests) alone.
+
+def test(rest: list[str]) -> int:
+    """Run the tests: with no pytest arguments, ruff, the whole suite and then the precision matrix.
+
+    ruff runs first and a finding stops there (its message says what to fix). The precision matrix
+    runs the tests marked ``numerics`` again under float32 and under bfloat16 (``COURSE_DTYPE``
+    forced, tiny models: see ``tests/conftest.py``), so that any machine checks what a CPU with bf16
+    units, or a GPU, computes. ``--dtype NAME`` runs one leg alone: the numerics tests, or the tests
+    given (options alone, such as ``-q``, still select the numerics tests).
     """
     latest, browser, colab = (flag in rest for flag in ("--latest", "--browser", "--colab"))
     dtype = rest[rest.index("--dtype") + 1] if "--dtype" in rest[:-1] else None
@@ -157,16 +165,19 @@ def test(rest: list[str]) -> int:
     if browser:  # only the checks that drive a real Chromium (tests/browser/)
         return pytest(python, ["-m", "browser", str(ROOT / "tests" / "browser"), *rest], env)
     if colab:  # the notebooks' set-up cell as Colab runs it, in a fresh virtual environment
-        return pytest(python, ["-m", "colab", str(ROOT / "tests" / "test_colab_setup.py"), *rest], env)
+        return pytest(python, ["-m", "colab", str(ROOT / "tests" / "install" / "test_colab_setup.py"), *rest], env)
+    if not rest and not dtype and lint(python):
+        return 1
     legs = [dtype] if dtype else ["float32", "bfloat16"]
     code = 0 if dtype else pytest(python, rest, env)
     if rest and not dtype:
         return code
-    paths = [word for word in rest if not word.startswith("-")]
-    args = rest if paths else ["-m", "numerics", "tests", *(rest or ["-q"])]  # no tests named: the numerics ones
+    # what a leg runs: the numerics tests, unless the words choose tests (a path, or a -m/-k of their own)
+    chosen = any(word in ("-m", "-k") or (ROOT / word.split("::")[0]).exists() for word in rest)
+    leg_args = rest if chosen else ["-m", "numerics", "tests", *(rest or ["-q"])]
     for name in legs:
         leg_env = {**env, "COURSE_DTYPE": name, "COURSE_TEST_MODEL": "tiny"}
-        code = pytest(python, args, leg_env, f"precision matrix, {name}") or code
+        code = pytest(python, leg_args, leg_env, f"precision matrix, {name}") or code
     return code
 
 

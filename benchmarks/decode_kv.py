@@ -1,4 +1,4 @@
-"""Benchmark: decoding speed of helpers.sampling.generate with and without the KV cache.
+"""Benchmark: decoding speed of helpers.generation.sampling.generate with and without the KV cache.
 
     python benchmarks/decode_kv.py                      # GPT 6 x 384, block 512, batch 1, 16 + 256 tokens
     python benchmarks/decode_kv.py --new-tokens 480 --repeats 5 --device cuda
@@ -19,8 +19,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.model import GPT, GPTConfig  # noqa: E402
-from helpers.sampling import generate  # noqa: E402
+from helpers.generation.sampling import generate
+from helpers.models.gpt import GPT, GPTConfig
 
 
 def tokens_per_second(model, prompt: torch.Tensor, new_tokens: int, use_cache: bool, repeats: int):

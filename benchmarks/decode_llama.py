@@ -1,10 +1,10 @@
-"""Benchmark: decoding speed of our Llama (helpers.llama) vs transformers' generate, same weights.
+"""Benchmark: decoding speed of our Llama (helpers.models.llama) vs transformers' generate, same weights.
 
     python benchmarks/decode_llama.py                  # SmolLM2-135M, fp32, batch 1, 128 new tokens
     python benchmarks/decode_llama.py --new-tokens 256 --repeats 5 --device cuda
 
 Both decode greedily with a KV cache from the same prompt, so they do the same work; the script
-checks that they produce the same ids. Ours is helpers.sampling.generate on helpers.llama.Llama;
+checks that they produce the same ids. Ours is helpers.generation.sampling.generate on helpers.models.llama.Llama;
 theirs is LlamaForCausalLM.generate (end-of-text does not stop it, as it does not stop ours).
 Prints tokens per second (median of --repeats runs, after one warm-up) for each, and their ratio.
 """
@@ -20,9 +20,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-import helpers  # noqa: E402
-from helpers.llama import Llama  # noqa: E402
-from helpers.sampling import generate  # noqa: E402
+import helpers
+from helpers.generation.sampling import generate
+from helpers.models.llama import Llama
 
 PROMPT = "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
 
@@ -60,7 +60,7 @@ def main() -> None:
           f"median of {args.repeats} runs\n")
 
     runs = {
-        "ours (helpers.sampling.generate)": lambda: generate(ours, prompt, args.new_tokens, greedy=True),
+        "ours (helpers.generation.sampling.generate)": lambda: generate(ours, prompt, args.new_tokens, greedy=True),
         "transformers generate": lambda: hf_model.generate(
             prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=args.new_tokens,
             min_new_tokens=args.new_tokens, do_sample=False, pad_token_id=tokenizer.eos_token_id),

@@ -3,7 +3,7 @@
     python benchmarks/precision.py                 # the CPU (or the device helpers.get_device() picks)
     python benchmarks/precision.py --steps 10      # more training steps per format
 
-Prints the CPU model and its bf16-related flags, the precision ``helpers.precision.choose_precision``
+Prints the CPU model and its bf16-related flags, the precision ``helpers.course.precision.choose_precision``
 picks and why, then, per format (float32, bfloat16, and float16 on CUDA):
 - the peak matmul rate of square matrices (``peak_matmul_flops``, capped at ~2 s per format), and
 - the median time of one training step of notebook 04's full-mode model (4 layers, 4 heads, 128
@@ -23,9 +23,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.model import GPT, GPTConfig  # noqa: E402
-from helpers.precision import Precision, choose_precision, peak_matmul_flops  # noqa: E402
-from helpers.settings import get_device  # noqa: E402
+from helpers.course.precision import Precision, choose_precision, peak_matmul_flops
+from helpers.course.runtime import get_device
+from helpers.models.gpt import GPT, GPTConfig
 
 BF16_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2", "fma")
 
@@ -41,7 +41,8 @@ def cpu_description() -> str:
     flags = set(fields.get("Flags", "").split())
     present = [f for f in BF16_FLAGS if f in flags]
     absent = [f for f in BF16_FLAGS if f not in flags]
-    return f"{model}, {fields.get('CPU(s)', '?').strip()} CPUs; flags present: {' '.join(present) or 'none'}; absent: {' '.join(absent) or 'none'}"
+    return (f"{model}, {fields.get('CPU(s)', '?').strip()} CPUs; flags present: {' '.join(present) or 'none'}; "
+            f"absent: {' '.join(absent) or 'none'}")
 
 
 def step_ms(precision: Precision, device: torch.device, steps: int) -> float:
@@ -78,7 +79,8 @@ def main() -> None:
     device = torch.device(args.device) if args.device else get_device()
     print(f"torch {torch.__version__}, device {device}")
     if device.type == "cuda":
-        print(f"GPU: {torch.cuda.get_device_name(device)}, compute capability {torch.cuda.get_device_capability(device)}")
+        print(f"GPU: {torch.cuda.get_device_name(device)}, compute capability "
+              f"{torch.cuda.get_device_capability(device)}")
     print(f"CPU: {cpu_description()}")
     print(f"chosen: {choose_precision(device)}\n")
     names = ["float32", "bfloat16"] + (["float16"] if device.type == "cuda" else [])

@@ -4,7 +4,7 @@
     python benchmarks/pretrain_char.py --nanogpt ~/nanoGPT   # nanoGPT's train.py too, same data
 
 Rows: nanoGPT in float32 (what it runs on a CPU), ours in float32 (the like-for-like comparison),
-and ours in the precision helpers.precision chooses for this CPU, when that is not float32 (bf16
+and ours in the precision helpers.course.precision chooses for this CPU, when that is not float32 (bf16
 where the CPU has fast bf16 units). Where the choice is float32 the two rows of ours are one run.
 
 Recipe (nanoGPT's README, "I only have a macbook"): 4 layers, 4 heads, 128 dims, block 64, batch 12,
@@ -18,7 +18,6 @@ into <checkout>/data/shakespeare_char_bench/ and its checkpoints into a temporar
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import re
 import statistics
@@ -33,9 +32,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from helpers.model import GPT, GPTConfig  # noqa: E402
-from helpers.precision import choose_precision  # noqa: E402
-from helpers.train import TrainConfig, train  # noqa: E402
+from helpers.course.precision import choose_precision
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, train
 
 DATA = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 RECIPE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, lr=1e-3, min_lr=1e-4,
@@ -122,8 +121,9 @@ def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
 def cpu_line() -> str:
     """Return the CPU's model name and the flags that decide its fast number formats (lscpu's view)."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown CPU")
-    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_fp16")
     return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
 
@@ -161,7 +161,7 @@ def main() -> None:
     print("val loss: the recipe's estimate (20 random batches at the last step); full val: every one of the "
           f"{len(val_ids):,} val characters, the same code for both models")
     if chosen.name == "float32":
-        print(f"the precision chosen here is float32, so 'ours (float32)' is also ours in the chosen precision: one run")
+        print("the precision chosen here is float32, so 'ours (float32)' is also ours in the chosen precision: one run")
     if args.nanogpt:
         print(f"\nlike for like, ours / nanoGPT ms per iteration, both float32: {ours['ms'] / theirs['ms']:.2f}  "
               f"(goal <= 0.80); our val loss {ours['val']:.4f} (goal <= 1.89)")

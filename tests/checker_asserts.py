@@ -1,4 +1,4 @@
-"""Shared assertions for the exercise checkers of every notebook (see helpers.checks for their three lines)."""
+"""Shared assertions for the exercise checkers of every notebook (see helpers.course.checks for their three lines)."""
 import re
 from contextlib import contextmanager
 

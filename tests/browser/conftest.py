@@ -29,7 +29,8 @@ def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.skip("no Chromium here: `apt-get install chromium chromium-driver` (Debian/Ubuntu) to run the browser checks")
+        pytest.skip("no Chromium here: `apt-get install chromium chromium-driver` (Debian/Ubuntu) "
+                    "to run the browser checks")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -64,7 +65,7 @@ def lab():
             break
         except OSError:
             if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited at start; see out/browser-lab.log")
+                pytest.fail("JupyterLab exited at start; see out/browser-lab.log")
             time.sleep(0.5)
     else:
         process.terminate()

@@ -1,0 +1,93 @@
+"""'Is my run normal?' on real short training runs, and the key-figure records the runner collects."""
+import json
+
+import pytest
+import torch
+
+from helpers.course import reference as R
+from helpers.course.figures import FIGURE_MIME, figures_of, record
+from helpers.models.gpt import GPT, GPTConfig
+from helpers.training.loop import TrainConfig, train
+
+SETTINGS = dict(steps=120, lr=3e-3, n_embd=32)
+
+
+def run(char_ids, lr=3e-3, seed=1337, steps=120):
+    train_ids, val_ids, vocab = char_ids
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=vocab, block_size=32, n_layer=1, n_head=2, n_embd=32))
+    cfg = TrainConfig(steps=steps, batch_size=8, block_size=32, lr=lr, min_lr=lr / 10, warmup=10, eval_every=steps,
+                      eval_batches=2, seed=seed, progress=False, dtype="float32")
+    return train(model, train_ids, val_ids, cfg)
+
+
+@pytest.fixture(scope="module")
+def stored(char_ids, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reference")
+    R.save_reference("tiny", run(char_ids), SETTINGS, folder=folder)
+    return folder
+
+
+def test_reference_file_holds_the_curve_and_where_it_came_from(stored):
+    saved = json.loads((stored / "tiny.json").read_text())
+    assert saved["settings"] == SETTINGS and saved["device"] == "cpu" and saved["precision"] == "float32"
+    assert len(saved["steps"]) == len(saved["loss"]) and saved["steps"][-1] == 120
+    assert saved["loss"][-1] < saved["loss"][0] - 0.5
+
+
+def test_a_normal_run_with_another_seed_is_within_the_band(char_ids, stored, capsys):
+    kind = R.check_run("tiny", run(char_ids, seed=7), SETTINGS, plot=False, folder=stored)
+    out = capsys.readouterr().out
+    assert kind == "normal", out
+    assert "✓ is this run normal? within the expected band" in out
+
+
+def test_a_learning_rate_far_too_high_is_called_off(char_ids, stored, capsys):
+    kind = R.check_run("tiny", run(char_ids, lr=5.0), SETTINGS, plot=False, folder=stored)
+    out = capsys.readouterr().out
+    assert kind == "off", out
+    assert "learning rate" in out
+
+
+def test_a_learning_rate_of_zero_is_stuck(char_ids, stored, capsys):
+    kind = R.check_run("tiny", run(char_ids, lr=0.0), SETTINGS, plot=False, folder=stored)
+    assert kind == "off" and "barely moved" in capsys.readouterr().out
+
+
+def test_nan_and_divergence_are_off_whatever_the_reference():
+    steps = list(range(1, 101))
+    kind, sentence = R.verdict(steps, [3.0] * 50 + [float("nan")] * 50, None, {})
+    assert kind == "off" and "step 51" in sentence
+    falling_then_rising = [3.0 - i * 0.02 for i in range(50)] + [2.0 + i * 0.1 for i in range(50)]
+    kind, sentence = R.verdict(steps, falling_then_rising, None, {})
+    assert kind == "off" and "climbed" in sentence
+
+
+def test_other_settings_only_get_the_sanity_checks(char_ids, stored, capsys):
+    kind = R.check_run("tiny", run(char_ids, steps=60), dict(SETTINGS, steps=60), plot=False, folder=stored)
+    assert kind == "unchecked" and "steps 60 vs 120" in capsys.readouterr().out
+
+
+def test_quick_mode_never_writes_the_reference(char_ids, tmp_path, monkeypatch):
+    monkeypatch.setenv(R.WRITE_ENV, "1")
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    R.check_run("tiny", [3.0, 2.0, 1.5] * 5, {}, plot=False, folder=tmp_path)
+    assert not (tmp_path / "tiny.json").exists()
+    monkeypatch.delenv("COURSE_QUICK")
+    R.check_run("tiny", [3.0 - 0.1 * i for i in range(15)], {}, plot=False, folder=tmp_path)
+    assert (tmp_path / "tiny.json").exists()
+
+
+def test_record_prints_a_key_figure_and_returns_the_value(capsys):
+    assert record("val_loss", torch.tensor(1.23456), "nats") == pytest.approx(1.23456)
+    assert capsys.readouterr().out.strip() == "key figure · val_loss = 1.235 nats"
+    with pytest.raises(ValueError, match="use letters, digits and underscores"):
+        record("val loss!", 1.0)
+
+
+def test_figures_are_read_back_from_a_notebook():
+    notebook = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data",
+         "data": {"text/plain": "key figure · a = 1", FIGURE_MIME: {"name": "a", "value": 1}}},
+        {"output_type": "stream", "text": "x"}]}, {"cell_type": "markdown"}]}
+    assert figures_of(notebook) == {"a": {"name": "a", "value": 1}}

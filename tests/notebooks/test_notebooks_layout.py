@@ -1,0 +1,67 @@
+"""Every notebook as committed: the shared opening cells, executed top to bottom, nothing private."""
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+spec = importlib.util.spec_from_file_location("course_cells", ROOT / "tools" / "course_cells.py")
+course_cells = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(course_cells)
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_the_course_has_its_part_one_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    for expected in ("01_attention.ipynb", "02_gpt_block.ipynb", "03_tokenization.ipynb"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opening_cells_are_the_shared_ones(path):
+    cells = load(path)["cells"]
+    assert "".join(cells[0]["source"]) == course_cells.badge_source(path.name)
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert "".join(code[0]["source"]) == course_cells.SETUP_SOURCE
+    assert code[0]["metadata"].items() >= course_cells.SETUP_METADATA.items(), "the set-up cell opens collapsed"
+    assert "helpers.versions(" in "".join(code[1]["source"]), "the second code cell prints versions"
+    assert any("You will learn" in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_executed_in_order_without_errors_paths_or_secrets(path):
+    nb = load(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code]
+    assert all(isinstance(n, int) for n in counts), "every code cell was executed"
+    assert counts == list(range(1, len(code) + 1)), "executed once, top to bottom"
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    text = json.dumps(nb)
+    assert not re.search(r"/(tmp|root|work|home)/", text), "no machine paths"
+    assert not re.search(r"(sk-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,})", text), "no API keys"
+    assert "Quick mode (COURSE_QUICK=1)" not in text, "committed in full mode"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_come_with_checked_solutions(path):
+    cells = load(path)["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    assert any("<summary>Solution" in s for s in sources)
+    assert any("helpers.course.checks." in s or "checks.check_" in s for s in sources)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_has_no_unfilled_markers(path):
+    """Prose written after a run is drafted with markers (@@NAME@@, PLACEHOLDER_NAME): none may remain."""
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "markdown":
+            left = re.findall(r"@@\w+@@|PLACEHOLDER\w*", "".join(cell["source"]))
+            assert not left, f"{path.name} cell {index}: unfilled prose markers {left}"
