@@ -65,3 +65,11 @@ def test_prose_has_no_unfilled_markers(path):
         if cell["cell_type"] == "markdown":
             left = re.findall(r"@@\w+@@|PLACEHOLDER\w*", "".join(cell["source"]))
             assert not left, f"{path.name} cell {index}: unfilled prose markers {left}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_test_markers_are_cell_tags_not_code(path):
+    """nbval reads the tag nbval-check-output; a `# NBVAL_...` comment would show test machinery to the reader."""
+    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    assert not [i for i, c in enumerate(code) if "NBVAL" in "".join(c["source"])]
+    assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in code), "some outputs are checked"
