@@ -111,10 +111,16 @@ def smollm2():
     return helpers.load_pretrained(device="cpu")
 
 
-@pytest.fixture(scope="module")
-def char_ids():
-    """The sonnets as character ids: (first 60,000 for training, the rest for validation, vocabulary size)."""
+@pytest.fixture(scope="session")
+def sonnet_char_ids():
+    """Return a function: split -> (the sonnets' character ids before split, after it, vocabulary size)."""
     text = "\n\n".join(helpers.load_sonnets())
     chars = sorted(set(text))
     data = torch.tensor([chars.index(c) for c in text])
-    return data[:60_000], data[60_000:], len(chars)
+    return lambda split: (data[:split], data[split:], len(chars))
+
+
+@pytest.fixture(scope="module")
+def char_ids(sonnet_char_ids):
+    """The sonnets as character ids: (first 60,000 for training, the rest for validation, vocabulary size)."""
+    return sonnet_char_ids(60_000)

@@ -6,7 +6,6 @@ import sys
 import textwrap
 
 import pytest
-import torch
 
 import helpers
 from helpers.models.gpt import GPT, GPTConfig
@@ -16,11 +15,8 @@ pytestmark = pytest.mark.numerics  # run again under each precision: python3 cou
 
 
 @pytest.fixture(scope="module")
-def ids():
-    text = "\n\n".join(helpers.load_sonnets())
-    chars = sorted(set(text))
-    data = torch.tensor([chars.index(c) for c in text])
-    return data[:80_000], data[80_000:], len(chars)
+def ids(sonnet_char_ids):
+    return sonnet_char_ids(80_000)
 
 
 def tiny(vocab):
