@@ -12,12 +12,13 @@ causal LM and our sampling loop:
 From a shell: ``python -m helpers.cli.finetune finetune texts.txt --run-name sonnets --steps 200`` and
 ``python -m helpers.cli.finetune generate --run-name sonnets --prefix "Shall I"``.
 LoRA itself is in helpers.models.lora; run folders and their Google Drive copies in helpers.training.runs.
+The steps are helpers.training.loop.fit's, the loop every training uses; finetune gives it the
+next-token loss on its own windows (a share of them at document starts), and saves and samples between steps.
 """
 from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -279,9 +280,10 @@ def finetune(model, tokenizer, dataset, config: FinetuneConfig | None = None, **
     step trains on ``batch_size`` windows of ``block_size`` + 1 tokens: a ``doc_start_share`` of
     them begin where a document begins, the rest anywhere. ``method="lora"`` wraps the model with
     ``add_lora`` on ``lora_targets`` (``train_tokens``: ids whose embedding rows train too, e.g.
-    from ``add_tokens``); ``"full"`` trains every weight (meant for a GPU). AdamW, warmup then
-    cosine to a tenth of the peak, gradients clipped at 1; ``dtype`` None/"auto" picks the device's
-    precision (``helpers.course.precision``), or give "float32", "bfloat16", "float16".
+    from ``add_tokens``); ``"full"`` trains every weight (meant for a GPU). The loop is
+    ``helpers.training.loop.fit``: AdamW, warmup then cosine to a tenth of the peak, gradients
+    clipped at 1; ``dtype`` None/"auto" picks the device's precision (``helpers.course.precision``),
+    or give "float32", "bfloat16", "float16".
 
     The run is saved to ``checkpoint_dir/run_name/`` every ``save_every`` steps and at the end,
     with the optimizer's and the batch sampler's state. ``restore_from="latest"`` continues it:
@@ -335,7 +337,7 @@ def finetune(model, tokenizer, dataset, config: FinetuneConfig | None = None, **
     if block_size > context:
         raise ValueError(f"block_size={block_size} is longer than the model's context ({context}): lower it")
     schedule = train_config(total_steps, batch_size, block_size, learning_rate, warmup, method, dtype=dtype or "auto",
-                            seed=seed)
+                            seed=seed, progress=progress)
     precision = schedule.precision(device)
     scaler = precision.grad_scaler()  # float16 only
     history.device, history.precision = str(device), precision.name
@@ -362,38 +364,25 @@ def finetune(model, tokenizer, dataset, config: FinetuneConfig | None = None, **
                           "scaler": scaler.state_dict() if scaler.is_enabled() else None}
         save_run(model, tokenizer, folder, {**info, "step": step, "history": asdict(history)}, training_state)
 
-    bar = tqdm(range(start, start + steps), initial=start, total=start + steps, desc=run_name, unit="step",
-               disable=not progress, mininterval=1.0)
-    model.train()
-    for i in bar:
-        t0 = time.perf_counter()
-        lr = loop.learning_rate(i, schedule)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    def next_token_loss(step: int):
         x, y = get_batch(ids, starts, batch_size, block_size, doc_start_share, batches, device)  # (B, T) each
-        with precision.autocast():
-            logits = logits_of(model, x)  # (B, T, vocab)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)  # clip the true gradients
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], schedule.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        step = i + 1
-        history.step.append(step)
-        history.loss.append(loss.item())
-        history.lr.append(lr)
-        history.tokens_per_s.append(batch_size * block_size / (time.perf_counter() - t0))
-        bar.set_postfix(loss=f"{history.loss[-1]:.3f}", refresh=False)
-        if sample_every and step % sample_every == 0:
+        logits = logits_of(model, x)  # (B, T, vocab)
+        return F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+
+    def sample_and_save(done: int) -> None:
+        if sample_every and done % sample_every == 0:
             sample = generate(model, tokenizer, prefix=sample_prefix, length=sample_length, seed=seed,
                               return_as_list=True)[0]
-            bar.write(f"step {step} sample: {sample!r}")
+            tqdm.write(f"step {done} sample: {sample!r}")
             model.train()
-        if save_every and step % save_every == 0 and step < start + steps:
-            save(step)
-    bar.close()
+        if save_every and done % save_every == 0 and done < start + steps:
+            save(done)
+
+    model.train()
+    # gpt-2-simple counts steps from 1: History.step is the number of steps done
+    loop.fit(model, next_token_loss, schedule, start=start, end=start + steps, optimizer=optimizer, scaler=scaler,
+             precision=precision, history=history, tokens_per_step=batch_size * block_size,
+             on_step=sample_and_save, step_offset=1, desc=run_name)
     save(start + steps)
     return model.eval(), history
 

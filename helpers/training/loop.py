@@ -1,5 +1,12 @@
-"""The training loop, readable in one screen: AdamW, clipping, warmup + cosine (or Noam), evals,
-checkpoints that resume the same curve, and DistributedDataParallel when run under torchrun.
+"""The training loop, readable in one screen, and the one every training in the course runs.
+
+``fit(model, loss_fn, cfg)`` is the loop: each step sets the scheduled rate (warmup + cosine, Noam,
+or constant), computes ``loss_fn(step)`` under the precision's autocast, clears the old gradients,
+backpropagates (through a gradient scaler in float16), clips, steps AdamW and records the History.
+The loss is the only thing that changes from one training to the next: ``train`` below (notebook 04)
+gives it next-token prediction on random windows and adds evals, checkpoints that resume the same
+curve, and DistributedDataParallel under torchrun; finetune, SFT, DPO and the reward model give it
+theirs (helpers.training.finetuning, .preference, .reward).
 
     history = train(model, train_ids, val_ids, TrainConfig(steps=2000), checkpoint="out/ckpt.pt")
 
@@ -9,9 +16,11 @@ on GPU): each rank draws its own batches, gradients are averaged, only rank 0 pr
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,6 +77,7 @@ class History:
     tokens_per_s: list[float] = field(default_factory=list)
     device: str = ""  # where it trained, and in which precision: a loss curve depends on both
     precision: str = ""
+    metrics: dict[str, list[float]] = field(default_factory=dict)  # what else a loss reports each step (DPO's margin)
 
 
 def warmup_cosine(step: int, steps: int, lr: float, min_lr: float, warmup: int) -> float:
@@ -122,40 +132,100 @@ def estimate_loss(model, ids: torch.Tensor, cfg: TrainConfig, generator: torch.G
 
 
 def configure_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
-    """Return AdamW with weight decay on matrices only (not on biases, norms' gains)."""
+    """Return AdamW over the trainable parameters, with weight decay on matrices only (not on biases, norms' gains)."""
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters: add LoRA adapters first "
+                         "(helpers.models.lora.add_lora), or unfreeze some with requires_grad_(True)")
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
 
 
-def training_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision: Precision | None = None,
-                  scaler=None) -> float:
-    """Take one optimizer step on the batch (x, y) at learning rate ``lr``; return the batch's loss.
+def take_step(model, optimizer, loss_fn: Callable, lr: float, grad_clip: float = 1.0,
+              precision: Precision | None = None, scaler=None) -> tuple[torch.Tensor, dict]:
+    """Take one optimizer step on ``loss_fn()``'s loss at learning rate ``lr``; return (loss, metrics).
 
-    The order matters: forward, clear the last step's gradients, backward, clip the fresh
-    gradients' norm to ``grad_clip`` (0: no clipping), step. ``precision`` runs the forward pass
-    under its autocast; ``scaler`` (float16) scales the loss before backward and unscales before clipping.
+    ``loss_fn()`` returns the loss, or (loss, metrics): a dict of numbers to log with it. The order
+    matters: forward, clear the last step's gradients, backward, clip the fresh gradients' norm to
+    ``grad_clip`` (0: no clipping), step. ``precision`` runs the forward pass under its autocast;
+    ``scaler`` (float16) scales the loss before backward and unscales before clipping.
     """
     for group in optimizer.param_groups:
         group["lr"] = lr
     with precision.autocast() if precision is not None else contextlib.nullcontext():
-        _, loss = model(x, y)
+        out = loss_fn()
+    loss, metrics = out if isinstance(out, tuple) else (out, {})
     optimizer.zero_grad(set_to_none=True)
-    if scaler is None:
-        loss.backward()
-        if grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        return loss.item()
-    scaler.scale(loss).backward()
+    scaled = scaler is not None and scaler.is_enabled()
+    (scaler.scale(loss) if scaled else loss).backward()
     if grad_clip > 0:
-        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    scaler.step(optimizer)  # skipped if the scaled gradients overflowed (float16)
-    scaler.update()
+        if scaled:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
+    if scaled:
+        scaler.step(optimizer)  # skipped if the scaled gradients overflowed (float16)
+        scaler.update()
+    else:
+        optimizer.step()
+    return loss.detach(), metrics
+
+
+def training_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision: Precision | None = None,
+                  scaler=None) -> float:
+    """Take one optimizer step on the batch (x, y) at learning rate ``lr``; return the batch's loss.
+
+    The step of notebook 04's exercise: ``take_step`` with the next-token loss ``model(x, y)[1]``.
+    """
+    loss, _ = take_step(model, optimizer, lambda: model(x, y)[1], lr, grad_clip, precision, scaler)
     return loss.item()
+
+
+def fit(model, loss_fn: Callable, cfg: TrainConfig, *, start: int = 0, end: int | None = None, optimizer=None,
+        scaler=None, precision: Precision | None = None, history: History | None = None,
+        tokens_per_step: int | None = None, on_step: Callable[[int], None] | None = None, step_offset: int = 0,
+        desc: str = "training") -> History:
+    """Train ``model``'s trainable parameters on ``loss_fn(step)`` from step ``start`` to ``end``; return the History.
+
+    ``loss_fn(step)`` draws its own batch and returns the loss (or (loss, metrics), logged in
+    History.metrics). Each step's rate is ``learning_rate(step, cfg)``; cfg also gives the clipping,
+    the precision and, for the default optimizer (``configure_optimizer``), the weight decay and betas.
+    Pass ``optimizer``, ``scaler``, ``precision`` and ``history`` to continue a run. ``on_step(done)``
+    runs after each step with the number of steps done (evals, checkpoints, samples). History.step
+    records ``step + step_offset``. The model's train/eval mode is the caller's to set.
+    """
+    if precision is None:
+        precision = cfg.precision(next(model.parameters()).device)
+    if scaler is None:
+        scaler = precision.grad_scaler()  # float16 only: scales the loss up so small gradients survive
+    if optimizer is None:
+        optimizer = configure_optimizer(model, cfg)
+    if history is None:
+        history = History(device=str(next(model.parameters()).device), precision=precision.name)
+    end = cfg.steps if end is None else end
+    quiet = not cfg.progress or (dist.is_initialized() and dist.get_rank() > 0)  # one bar, rank 0's
+    bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=quiet, desc=desc, unit="step",
+               mininterval=1.0)  # a notebook stores every redraw: keep them few
+    for step in bar:
+        t0 = time.perf_counter()
+        lr = learning_rate(step, cfg)
+        loss, metrics = take_step(model, optimizer, functools.partial(loss_fn, step), lr, cfg.grad_clip, precision,
+                                  scaler)
+        history.step.append(step + step_offset)
+        history.loss.append(loss.item())
+        history.lr.append(lr)
+        for name, value in metrics.items():  # numbers, or tensors holding one
+            history.metrics.setdefault(name, []).append(value.item() if torch.is_tensor(value) else float(value))
+        shown = {"loss": f"{history.loss[-1]:.3f}"}
+        if tokens_per_step:
+            history.tokens_per_s.append(tokens_per_step / (time.perf_counter() - t0))
+            shown["tok_s"] = f"{history.tokens_per_s[-1]:,.0f}"
+        bar.set_postfix(shown, refresh=False)
+        if on_step is not None:
+            on_step(step + 1)
+    bar.close()
+    return history
 
 
 def _distributed() -> tuple[int, int]:
@@ -215,6 +285,8 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
           device=None, sample_fn=None) -> History:
     """Train ``model`` on token ids and return its History; ``resume`` continues a checkpoint's run.
 
+    ``fit`` with the next-token loss on random windows of ``train_ids``, evaluated every cfg.eval_every
+    steps on both splits (and saved to ``checkpoint``, with everything a resume needs).
     ``until`` stops early after that step (the schedule still spans cfg.steps), to resume later.
     ``sample_fn(model, step)``, if given, is called at each evaluation (e.g. to print a sample).
     """
@@ -246,32 +318,26 @@ def train(model, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfi
         torch.set_rng_state(state["torch_rng"])
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     end = cfg.steps if until is None else min(until, cfg.steps)
-    bar = tqdm(range(start, end), initial=start, total=cfg.steps, disable=not cfg.progress or rank > 0,
-               desc="training", unit="step", mininterval=1.0)  # a notebook stores every redraw: keep them few
-    tokens_per_step = cfg.batch_size * cfg.block_size * world
-    for step in bar:
-        t0 = time.perf_counter()
-        lr = learning_rate(step, cfg)
-        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches, device)
-        loss = training_step(net, optimizer, x, y, lr, cfg.grad_clip, precision,
-                             scaler if scaler.is_enabled() else None)
-        history.step.append(step)
-        history.loss.append(loss)
-        history.lr.append(lr)
-        history.tokens_per_s.append(tokens_per_step / (time.perf_counter() - t0))
-        bar.set_postfix(loss=f"{history.loss[-1]:.3f}", tok_s=f"{history.tokens_per_s[-1]:,.0f}", refresh=False)
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == end:
-            if rank == 0:
-                history.eval_step.append(step + 1)
-                evals = torch.Generator().manual_seed(cfg.seed + 1)  # the same eval batches every time
-                history.train.append(estimate_loss(model, train_ids, cfg, evals, device, precision))
-                history.val.append(estimate_loss(model, val_ids, cfg, evals, device, precision))
-                bar.write(f"step {step + 1}: train {history.train[-1]:.4f}, val {history.val[-1]:.4f}")
-                if sample_fn is not None:
-                    sample_fn(model, step + 1)
-                if checkpoint is not None:
-                    save_checkpoint(checkpoint, model, optimizer, step + 1, history, cfg, batches, scaler)
-    bar.close()
+
+    def next_token_loss(step: int):
+        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches, device)  # (B, T) each
+        return net(x, y)[1]
+
+    def evaluate(done: int) -> None:
+        if rank > 0 or (done % cfg.eval_every and done != end):
+            return
+        history.eval_step.append(done)
+        evals = torch.Generator().manual_seed(cfg.seed + 1)  # the same eval batches every time
+        history.train.append(estimate_loss(model, train_ids, cfg, evals, device, precision))
+        history.val.append(estimate_loss(model, val_ids, cfg, evals, device, precision))
+        tqdm.write(f"step {done}: train {history.train[-1]:.4f}, val {history.val[-1]:.4f}")
+        if sample_fn is not None:
+            sample_fn(model, done)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, model, optimizer, done, history, cfg, batches, scaler)
+
+    fit(model, next_token_loss, cfg, start=start, end=end, optimizer=optimizer, scaler=scaler, precision=precision,
+        history=history, tokens_per_step=cfg.batch_size * cfg.block_size * world, on_step=evaluate)
     if world > 1:  # rank 0 may still be evaluating and saving: the others wait for it here
         dist.barrier()
     return history

@@ -6,22 +6,23 @@ trains on the response tokens only (``encode_example`` returns that mask). DPO (
 under the model being trained and under a frozen reference; with LoRA the reference is the same
 model with its adapter switched off, so it costs no second copy of the weights.
 
+Both train with helpers.training.loop.fit, the loop every training in the course uses: only the
+loss differs (``sft_loss``, ``dpo_loss``), the settings become a TrainConfig (``train_config``).
 The tasks and their scoring are in ``helpers.data.tasks``; answering prompts (greedy or sampled) in
 ``helpers.generation.chat``.
 """
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from helpers.course.precision import NAMES, model_precision
 
 from .config import check_positive, merged
+from .loop import TrainConfig, fit
 
 # ----------------------------------------------------------------------------- chat template and mask
 
@@ -178,20 +179,12 @@ def _check(config) -> None:
         raise ValueError(f"dtype={config.dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'")
 
 
-def _optimizer(model, lr: float) -> torch.optim.AdamW:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters: add LoRA adapters first "
-                         "(helpers.models.lora.add_lora)")
-    return torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-
-
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    """Linear warm-up, then cosine decay to a tenth of lr."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return lr * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+def train_config(config: SFTConfig | DPOConfig) -> TrainConfig:
+    """Return the loop's settings for SFT or DPO: AdamW without weight decay and with torch's default
+    betas, a linear warm-up then a cosine down to a tenth of lr, no gradient clipping."""
+    return TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, min_lr=config.lr / 10,
+                       warmup=config.warmup, schedule="cosine", weight_decay=0.0, betas=(0.9, 0.999), grad_clip=0.0,
+                       seed=config.seed, dtype=config.dtype or "auto", progress=config.progress)
 
 
 def _batches(n: int, batch_size: int, steps: int, seed: int):
@@ -213,29 +206,18 @@ def train_sft(model, examples, *, config: SFTConfig | None = None, **settings) -
     Settings: ``SFTConfig``'s fields as keywords (``steps=24, lr=1e-3``), or ``config``.
     """
     cfg = merged(SFTConfig, config, settings, "train_sft")
-    steps, batch_size, lr, warmup, seed, dtype = cfg.steps, cfg.batch_size, cfg.lr, cfg.warmup, cfg.seed, cfg.dtype
     if not examples:
         raise ValueError("no SFT examples: build some with encode_example(tokenizer, prompt, response)")
-    pad_id = 0
-    optimizer = _optimizer(model, lr)
-    precision = model_precision(model, dtype)
-    scaler = precision.grad_scaler()  # float16 only
+    batches = _batches(len(examples), cfg.batch_size, cfg.steps, cfg.seed)
+
+    def loss_fn(step: int):
+        ids, mask, attention = collate([examples[i] for i in next(batches)], pad_id=0)
+        return sft_loss(model, ids, mask, attention)
+
     model.train()
-    losses = []
-    for step, batch in enumerate(tqdm(_batches(len(examples), batch_size, steps, seed), total=steps,
-                                      desc="SFT", disable=not cfg.progress, mininterval=1.0)):
-        for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, warmup)
-        ids, mask, attention = collate([examples[i] for i in batch], pad_id)
-        with precision.autocast():
-            loss = sft_loss(model, ids, mask, attention)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        losses.append(loss.item())
+    history = fit(model, loss_fn, train_config(cfg), desc="SFT")
     model.eval()
-    return losses
+    return history.loss
 
 
 def pair_logprobs(model, pairs, dtype: str = "auto"):
@@ -267,32 +249,23 @@ def train_dpo(model, pairs, *, config: DPOConfig | None = None, **settings) -> d
     Settings: ``DPOConfig``'s fields as keywords (``steps=16, beta=0.1``), or ``config``.
     """
     cfg = merged(DPOConfig, config, settings, "train_dpo")
-    steps, batch_size, lr, beta, warmup = cfg.steps, cfg.batch_size, cfg.lr, cfg.beta, cfg.warmup
-    seed, dtype = cfg.seed, cfg.dtype
     if not pairs:
         raise ValueError("no preference pairs: give (chosen, rejected) tuples of encode_example results")
     if not hasattr(model, "disable_adapter"):
         raise ValueError("DPO here needs a peft model (its adapter off is the reference): wrap it with add_lora first")
-    ref_chosen, ref_rejected = reference_logprobs(model, pairs, dtype=dtype)
-    optimizer = _optimizer(model, lr)
-    scaler = model_precision(model, dtype).grad_scaler()  # float16 only
+    ref_chosen, ref_rejected = reference_logprobs(model, pairs, dtype=cfg.dtype)
+    batches = _batches(len(pairs), cfg.batch_size, cfg.steps, cfg.seed)
+
+    def loss_fn(step: int):
+        batch = next(batches)
+        chosen, rejected = pair_logprobs(model, [pairs[i] for i in batch], cfg.dtype)
+        refs = ref_chosen[batch], ref_rejected[batch]
+        r_chosen, r_rejected = dpo_rewards(chosen.detach(), rejected.detach(), *refs, cfg.beta)
+        margin = r_chosen - r_rejected  # logged with the loss, not trained on
+        metrics = {"margin": margin.mean(), "accuracy": (margin > 0).float().mean()}
+        return dpo_loss(chosen, rejected, *refs, cfg.beta), metrics
+
     model.train()
-    history: dict[str, list[float]] = {"loss": [], "margin": [], "accuracy": []}
-    for step, batch in enumerate(tqdm(_batches(len(pairs), batch_size, steps, seed), total=steps,
-                                      desc="DPO", disable=not cfg.progress, mininterval=1.0)):
-        for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, warmup)
-        chosen, rejected = pair_logprobs(model, [pairs[i] for i in batch], dtype)
-        loss = dpo_loss(chosen, rejected, ref_chosen[batch], ref_rejected[batch], beta)
-        r_chosen, r_rejected = dpo_rewards(chosen.detach(), rejected.detach(), ref_chosen[batch], ref_rejected[batch],
-                                           beta)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        margin = r_chosen - r_rejected
-        history["loss"].append(loss.item())
-        history["margin"].append(margin.mean().item())
-        history["accuracy"].append((margin > 0).float().mean().item())
+    history = fit(model, loss_fn, train_config(cfg), desc="DPO")
     model.eval()
-    return history
+    return {"loss": history.loss, "margin": history.metrics["margin"], "accuracy": history.metrics["accuracy"]}

@@ -6,6 +6,7 @@ pairs with the Bradley–Terry loss ``−log σ(r(x, y_chosen) − r(x, y_reject
 preferences that DPO's loss is built on. Here the language model stays frozen and only the head
 trains (InstructGPT fine-tuned all 6B weights): the features are computed once, without gradients,
 and the head trains on them in a second, so the whole stage costs a few forward passes on a CPU.
+It trains with helpers.training.loop.fit, the loop every training uses, on the Bradley–Terry loss.
 
 Uses: score ``n`` sampled answers per prompt and keep the best (best-of-n, ``best_of``), or serve
 as the reward of a policy-gradient loop; and compare with DPO's implicit reward β·log π/π_ref.
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from helpers.course.precision import model_precision
 
+from .loop import TrainConfig, fit
 from .preference import collate
 
 
@@ -102,17 +104,17 @@ def train_reward_model(reward_model: RewardModel, pairs, steps: int = 200, lr: f
     both = torch.cat([chosen, rejected])
     reward_model.mean.copy_(both.mean(0))
     reward_model.scale.copy_(both.std(0).clamp_min(1e-4))
-    optimizer = torch.optim.AdamW(reward_model.head.parameters(), lr=lr, weight_decay=weight_decay)
-    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    for _ in range(steps):
+    # full-batch AdamW at a constant rate, in float32 (the features already are)
+    cfg = TrainConfig(steps=steps, lr=lr, schedule="constant", weight_decay=weight_decay, betas=(0.9, 0.999),
+                      grad_clip=0.0, dtype="float32", progress=progress)
+
+    def loss_fn(step: int):
         r_chosen, r_rejected = reward_model(chosen), reward_model(rejected)
-        loss = bradley_terry_loss(r_chosen, r_rejected)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        history["loss"].append(loss.item())
-        history["accuracy"].append((r_chosen > r_rejected).float().mean().item())
-    return history
+        return bradley_terry_loss(r_chosen, r_rejected), {"accuracy": (r_chosen > r_rejected).float().mean()}
+
+    # only the head trains; weight decay on its weight alone (the bias gets no gradient: it cancels in r_c − r_r)
+    history = fit(reward_model.head, loss_fn, cfg, desc="reward model")
+    return {"loss": history.loss, "accuracy": history.metrics.get("accuracy", [])}
 
 
 def best_of(candidates: list[list[str]], rewards, k: int) -> list[str]:
