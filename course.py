@@ -4,6 +4,7 @@
     python course.py lab             # first time: make .venv and install the pinned requirements; then Jupyter Lab
     python course.py test            # ruff, then the whole suite (unit tests + every notebook in quick mode),
                                      # then the precision matrix: the numerics tests under float32 and bfloat16
+                                     # (the leg in this machine's own precision is the suite itself)
     python course.py test --latest   # the same suite against the newest releases, in .venv-latest
     python course.py test --dtype bfloat16   # the precision-sensitive tests with COURSE_DTYPE forced, tiny models
     python course.py test --colab    # the notebooks' Colab set-up path, end to end in a fresh venv (~3 min)
@@ -137,6 +138,14 @@ def pytest(python: Path, args: list[str], env: dict | None = None, title: str = 
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **(env or {})})
 
 
+def machine_precision(python: Path) -> str:
+    """Return the precision the course chooses on this machine's default device (COURSE_DTYPE unset)."""
+    code = "from helpers.course.precision import choose_precision; print(choose_precision().name)"
+    env = {key: value for key, value in os.environ.items() if key != "COURSE_DTYPE"}
+    done = subprocess.run([str(python), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1] if done.returncode == 0 and done.stdout.strip() else ""
+
+
 def lint(python: Path) -> int:
     """Run ``ruff check`` on the repository (its settings are in pyproject.toml); return its exit code."""
     print("=== ruff check .", flush=True)
@@ -149,8 +158,9 @@ def test(rest: list[str]) -> int:
     ruff runs first and a finding stops there (its message says what to fix). The precision matrix
     runs the tests marked ``numerics`` again under float32 and under bfloat16 (``COURSE_DTYPE``
     forced, tiny models: see ``tests/conftest.py``), so that any machine checks what a CPU with bf16
-    units, or a GPU, computes. ``--dtype NAME`` runs one leg alone: the numerics tests, or the tests
-    given (options alone, such as ``-q``, still select the numerics tests).
+    units, or a GPU, computes. The leg in the precision this machine chooses is skipped: the suite
+    has just run those tests in it, with the real weights. ``--dtype NAME`` runs one leg alone: the
+    numerics tests, or the tests given (options alone, such as ``-q``, still select the numerics tests).
     """
     latest, browser, colab = (flag in rest for flag in ("--latest", "--browser", "--colab"))
     dtype = rest[rest.index("--dtype") + 1] if "--dtype" in rest[:-1] else None
@@ -172,6 +182,14 @@ def test(rest: list[str]) -> int:
     code = 0 if dtype else pytest(python, rest, env)
     if rest and not dtype:
         return code
+    if not dtype and not os.environ.get("COURSE_DTYPE"):
+        # the suite above already ran the numerics tests, with the real weights, in the precision this
+        # machine chose: a leg in that precision would repeat it with a smaller model
+        chosen_here = machine_precision(python)
+        if chosen_here in legs and len(legs) > 1:
+            legs.remove(chosen_here)
+            print(f"\n=== precision matrix, {chosen_here}: run by the suite above (this machine chose {chosen_here})",
+                  flush=True)
     # what a leg runs: the numerics tests, unless the words choose tests (a path, or a -m/-k of their own)
     chosen = any(word in ("-m", "-k") or (ROOT / word.split("::")[0]).exists() for word in rest)
     leg_args = rest if chosen else ["-m", "numerics", "tests", *(rest or ["-q"])]
