@@ -55,16 +55,29 @@ def served_folder(source: Path | None = None) -> Path:
     folder = cache_dir() / "served" / LOCAL_MODEL
     if (folder / ".source").exists() and (folder / ".source").read_text() == str(source.resolve()):
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    # built aside and renamed into place, so that two processes starting servers at once never see half of it
+    building = folder.with_name(f"{folder.name}.{os.getpid()}.part")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
     for f in source.iterdir():
         if f.name != "generation_config.json":
-            _link_or_copy(f.resolve(), folder / f.name)
+            _link_or_copy(f.resolve(), building / f.name)
     generation = source / "generation_config.json"
     config = json.loads(generation.read_text()) if generation.exists() else {}
     config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
-    (folder / "generation_config.json").write_text(json.dumps(config, indent=1))
-    (folder / ".source").write_text(str(source.resolve()))
+    (building / "generation_config.json").write_text(json.dumps(config, indent=1))
+    (building / ".source").write_text(str(source.resolve()))
+    if (folder / ".source").exists() and (folder / ".source").read_text() == str(source.resolve()):
+        shutil.rmtree(building)  # another process finished first: its folder is the same
+        return folder
+    stale = folder.with_name(f"{folder.name}.{os.getpid()}.old")
+    if folder.exists():
+        folder.rename(stale)  # a folder for another source: out of the way first
+    try:
+        building.rename(folder)
+    except OSError:  # another process renamed its own copy into place meanwhile
+        shutil.rmtree(building, ignore_errors=True)
+    shutil.rmtree(stale, ignore_errors=True)
     return folder
 
 

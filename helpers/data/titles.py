@@ -119,7 +119,7 @@ def download_titles(url: str | None = None, filename: str | None = None, timeout
                             f"yourself and pass its path as load_titles(path=...)", str(reason)) from None
     if not data.strip():
         raise DownloadError(f"{url} sent an empty file: check the URL")
-    tmp = target.with_name(target.name + ".part")  # written aside, then renamed: never half a file
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")  # written aside, then renamed: never half a file
     tmp.write_bytes(data)
     os.replace(tmp, target)
     return target
