@@ -62,7 +62,8 @@ def make_tasks(n_reviews: int = 400, seed: int = 0) -> dict[str, list[dict]]:
     rng.shuffle(pos)
     rng.shuffle(neg)
     reviews = [(s, "positive") for s in pos[:n_reviews // 2]] + [(s, "negative") for s in neg[:n_reviews // 2]]
-    sentiment = [dict(task="sentiment", prompt=f"Is this movie review positive or negative?\nReview: {s}\n{INSTRUCTION}",
+    question = "Is this movie review positive or negative?"
+    sentiment = [dict(task="sentiment", prompt=f"{question}\nReview: {s}\n{INSTRUCTION}",
                       answers=[label], others=[{"positive": "negative", "negative": "positive"}[label]],
                       response=f"Answer: {label}") for s, label in reviews]
     translation = [dict(task="translation", prompt=f'Translate the English word "{w}" into French.\n{INSTRUCTION}',

@@ -21,9 +21,9 @@ import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from helpers.course.runtime import cache_dir
 
@@ -204,7 +204,8 @@ def load_titles(path: str | Path | None = None, column: str = "title", label_col
             try:
                 facts = load_facts()
             except AssetError:
-                raise DownloadError(f"{e} (and the offline fallback, randfacts from PyPI, is not available either)") from None
+                raise DownloadError(f"{e} (and the offline fallback, randfacts from PyPI, is not available "
+                                    f"either)") from None
             print(f"The Reddit titles could not be downloaded (no network? {e.reason}), "
                   f"so we use {facts.source}.")
             return facts

@@ -6,11 +6,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from tests.checker_asserts import assert_checker_behaves
 
 from helpers.course.checks import finetune_titles as checks
 from helpers.course.runtime import REPO_ROOT
 from helpers.data import titles
+from tests.checker_asserts import assert_checker_behaves
 
 CSV_NAME = "reddit_titles_2000.csv"
 
@@ -127,7 +127,8 @@ def test_load_titles_csv_reads_the_named_column(tmp_path):
 
 def test_bad_csvs_give_one_line_errors_with_the_fix(tmp_path):
     cases = {
-        "cols.csv": (b"name,subreddit\nhello,x\n", ValueError, r"no column 'title' \(its columns: 'name', 'subreddit'\): pass column="),
+        "cols.csv": (b"name,subreddit\nhello,x\n", ValueError,
+                     r"no column 'title' \(its columns: 'name', 'subreddit'\): pass column="),
         "empty.csv": (b"  \n", ValueError, "is empty: give a CSV with a header row"),
         "latin1.csv": ("title\ncaf\u00e9\n".encode("latin-1"), ValueError, "not UTF-8 text .*re-save it as UTF-8"),
         "header.csv": (b"title\n", ValueError, "no text in it: add one text per row"),
@@ -165,11 +166,12 @@ def test_check_make_document(capsys):
     def solution(text, label):
         return f"<|startoftext|>{f'[{label}] ' if label else ''}{text}<|endoftext|>"
 
-    wrongs = [lambda t, l: f"<|startoftext|>[{l}] {t}<|endoftext|>",  # "[None] " when there is no label
-              lambda t, l: f"<|startoftext|>{t}<|endoftext|>",  # no control prefix
-              lambda t, l: f"[{l}] <|startoftext|>{t}<|endoftext|>" if l else f"<|startoftext|>{t}<|endoftext|>",
-              lambda t, l: f"<|startoftext|>{f'[{l}]' if l else ''}{t}<|endoftext|>"]  # no space
-    assert_checker_behaves(checks.check_make_document, lambda t, l: None, solution, wrongs, capsys)
+    wrongs = [lambda t, label: f"<|startoftext|>[{label}] {t}<|endoftext|>",  # "[None] " when there is no label
+              lambda t, label: f"<|startoftext|>{t}<|endoftext|>",  # no control prefix
+              lambda t, label: (f"[{label}] <|startoftext|>{t}<|endoftext|>" if label
+                                else f"<|startoftext|>{t}<|endoftext|>"),
+              lambda t, label: f"<|startoftext|>{f'[{label}]' if label else ''}{t}<|endoftext|>"]  # no space
+    assert_checker_behaves(checks.check_make_document, lambda t, label: None, solution, wrongs, capsys)
 
 
 def test_check_jaccard(capsys):
@@ -179,7 +181,8 @@ def test_check_jaccard(capsys):
 
     wrongs = [lambda a, b: len(titles.word_set(a) & titles.word_set(b)) / max(len(a.split()), len(b.split())),
               lambda a, b: len(set(a.split()) & set(b.split())) / len(set(a.split()) | set(b.split())),  # case
-              lambda a, b: len(titles.word_set(a) & titles.word_set(b)) / min(len(titles.word_set(a)), len(titles.word_set(b)))]
+              lambda a, b: (len(titles.word_set(a) & titles.word_set(b))
+                            / min(len(titles.word_set(a)), len(titles.word_set(b))))]
     assert_checker_behaves(checks.check_jaccard, lambda a, b: None, solution, wrongs, capsys)
 
 
