@@ -138,6 +138,18 @@ def pytest(python: Path, args: list[str], env: dict | None = None, title: str = 
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env={**os.environ, **(env or {})})
 
 
+def suite_workers() -> tuple[int, int]:
+    """Return (pytest workers, torch threads each) for the whole suite on this machine's cores.
+
+    One process alone keeps about one core busy (Python, kernels starting, a server answering), so
+    the suite runs in up to four workers; their torch threads together never outnumber the cores, since
+    threads that wait for a busy core make a matmul many times slower.
+    """
+    cores = os.cpu_count() or 1
+    workers = max(1, min(4, cores))
+    return workers, max(1, cores // workers)
+
+
 def machine_precision(python: Path) -> str:
     """Return the precision the course chooses on this machine's default device (COURSE_DTYPE unset)."""
     code = "from helpers.course.precision import choose_precision; print(choose_precision().name)"
@@ -179,7 +191,14 @@ def test(rest: list[str]) -> int:
     if not rest and not dtype and lint(python):
         return 1
     legs = [dtype] if dtype else ["float32", "bfloat16"]
-    code = 0 if dtype else pytest(python, rest, env)
+    if dtype:
+        code = 0
+    elif rest:
+        code = pytest(python, rest, env)
+    else:  # the whole suite, one worker per core (whole files per worker: a notebook's cells run in order)
+        workers, threads = suite_workers()
+        spread = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+        code = pytest(python, spread, {**env, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))})
     if rest and not dtype:
         return code
     if not dtype and not os.environ.get("COURSE_DTYPE"):
