@@ -133,6 +133,30 @@ def _extract(archive: Path, member: str, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def building_folder(folder: Path) -> Path:
+    """Return an empty folder beside ``folder``, this process's own, to build ``folder`` in (see place_folder)."""
+    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def place_folder(built: Path, folder: Path, marker: str) -> None:
+    """Rename ``built`` to ``folder``, unless another process already placed a complete one (with ``marker``).
+
+    Written aside, then renamed: no one ever reads half a folder, even when two processes (two test
+    workers, two notebooks) build the same cache entry at once.
+    """
+    if (folder / marker).exists():
+        shutil.rmtree(built, ignore_errors=True)
+        return
+    if folder.exists():  # a half-written or outdated folder, without the marker
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        os.replace(built, folder)
+    except OSError:  # another process placed its own meanwhile: the same content
+        shutil.rmtree(built, ignore_errors=True)
+
+
 def asset_path(name: str, member: str) -> Path:
     """Return the local path of ``member`` from asset ``name``, downloading and extracting it once."""
     asset = get_asset(name)

@@ -9,13 +9,12 @@ which needs a network the first time.
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 
 from helpers.course.runtime import cache_dir, get_device
 
-from .assets import asset_path
+from .assets import asset_path, building_folder, place_folder
 
 # name -> (asset, member of the asset's archive)
 OFFLINE_MODELS = {
@@ -53,10 +52,9 @@ def load_tokenizer(name: str = DEFAULT_MODEL):
     asset, member = OFFLINE_MODELS[name]
     gguf = asset_path(asset, member)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    tmp = folder.with_name(folder.name + ".part")  # written aside, then renamed: never half a folder
+    tmp = building_folder(folder)
     tokenizer.save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    place_folder(tmp, folder, "tokenizer_config.json")
     return tokenizer
 
 
@@ -93,12 +91,10 @@ def _convert_gguf_model(name: str, folder: Path) -> None:
     plain = LlamaForCausalLM(config)
     plain.load_state_dict(quantized.state_dict())
     plain.generation_config = quantized.generation_config
-    tmp = folder.with_name(folder.name + ".part")  # written aside, then renamed: never half a folder
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = building_folder(folder)
     plain.save_pretrained(tmp)
     load_tokenizer(name).save_pretrained(tmp)  # `transformers serve` wants both in one folder
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    place_folder(tmp, folder, "config.json")
 
 
 def load_pretrained(name: str = DEFAULT_MODEL, device=None, dtype=None):

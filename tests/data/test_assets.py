@@ -66,3 +66,29 @@ def test_no_network_and_empty_cache_says_what_to_do(empty_cache, monkeypatch):
 def test_missing_member_is_named(empty_cache):
     with pytest.raises(AssetError, match="no member 'randfacts/nothing.txt'"):
         asset_path("randfacts", "randfacts/nothing.txt")
+
+
+def _build_and_place(args):
+    from helpers.data.assets import building_folder, place_folder
+
+    folder, n = args
+    built = building_folder(folder)
+    built.mkdir(parents=True)
+    for i in range(50):  # slow enough that the processes overlap
+        (built / f"part{i}.txt").write_text(str(i) * 1000)
+    (built / "config.json").write_text(str(n))
+    place_folder(built, folder, "config.json")
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_processes_building_one_cache_folder_at_once_all_see_it_whole(tmp_path):
+    import multiprocessing
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "part0.txt").write_text("half")  # a folder an interrupted run left, without its marker
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        seen = pool.map(_build_and_place, [(folder, n) for n in range(4)])
+    whole = sorted([f"part{i}.txt" for i in range(50)] + ["config.json"])
+    assert all(names == whole for names in seen)  # every process found a complete folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no .part folder left behind
