@@ -19,6 +19,7 @@ from pathlib import Path
 
 from helpers.course.precision import choose_precision
 from helpers.course.runtime import cache_dir
+from helpers.data.assets import building_folder, place_folder
 from helpers.data.pretrained import DEFAULT_MODEL, model_dir
 
 LOCAL_MODEL = "SmolLM2-135M-Instruct"  # the name the local server answers to
@@ -55,9 +56,7 @@ def served_folder(source: Path | None = None) -> Path:
     folder = cache_dir() / "served" / LOCAL_MODEL
     if (folder / ".source").exists() and (folder / ".source").read_text() == str(source.resolve()):
         return folder
-    # built aside and renamed into place, so that two processes starting servers at once never see half of it
-    building = folder.with_name(f"{folder.name}.{os.getpid()}.part")
-    shutil.rmtree(building, ignore_errors=True)
+    building = building_folder(folder)  # two processes starting servers at once never see half of it
     building.mkdir(parents=True)
     for f in source.iterdir():
         if f.name != "generation_config.json":
@@ -67,17 +66,9 @@ def served_folder(source: Path | None = None) -> Path:
     config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
     (building / "generation_config.json").write_text(json.dumps(config, indent=1))
     (building / ".source").write_text(str(source.resolve()))
-    if (folder / ".source").exists() and (folder / ".source").read_text() == str(source.resolve()):
-        shutil.rmtree(building)  # another process finished first: its folder is the same
-        return folder
-    stale = folder.with_name(f"{folder.name}.{os.getpid()}.old")
-    if folder.exists():
-        folder.rename(stale)  # a folder for another source: out of the way first
-    try:
-        building.rename(folder)
-    except OSError:  # another process renamed its own copy into place meanwhile
-        shutil.rmtree(building, ignore_errors=True)
-    shutil.rmtree(stale, ignore_errors=True)
+    if (folder / ".source").exists() and (folder / ".source").read_text() != str(source.resolve()):
+        shutil.rmtree(folder, ignore_errors=True)  # served another model: replaced, not kept
+    place_folder(building, folder, ".source")
     return folder
 
 
