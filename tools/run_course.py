@@ -7,11 +7,16 @@ end a table says, per notebook: mode, device and precision, run time, and its ke
 `helpers.record` showed) next to the committed full-mode values. `--html` also builds a static site:
 one page per notebook and an index with the table and each notebook's plots, opened from the file
 system with no server.
+
+An executed notebook is written with its stream outputs coalesced (``coalesce_streams``): a progress
+bar keeps its last state, not the hundreds of redraws the kernel sent. `--coalesce-only` does just that
+to notebooks executed some other way (e.g. by `jupyter nbconvert --execute`), without running them.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import html
 import json
 import os
@@ -57,6 +62,69 @@ def images_of(notebook: dict) -> list[str]:
             if "image/png" in o.get("data", {})]
 
 
+def _survivors(text: str) -> list[bool]:
+    """Return, per character of ``text``, whether it survives its line's carriage returns.
+
+    On each line, everything up to and including the last ``\\r`` that has more of the line after it is
+    dropped (what a terminal overwrote); a ``\\r`` at the end of a line, as in ``\\r\\n``, drops nothing.
+    This is nbval's and nbclient's rule (their regex ``^.*\\r(?=[^\\n])``), written out per character.
+    """
+    keep = [True] * len(text)
+    start = 0
+    for line in text.split("\n"):
+        cut = line.rfind("\r", 0, len(line) - 1)  # the last \r with a character after it on this line
+        keep[start:start + cut + 1] = [False] * (cut + 1)
+        start += len(line) + 1
+    return keep
+
+
+def coalesce_streams(notebook: dict) -> dict:
+    """Return a copy of ``notebook`` whose stream outputs read as the finished cell would, bar redraws gone.
+
+    A kernel sends a tqdm bar redraw by redraw (``"\\rtraining: 12%|█▏ | 245/2000 ..."``), and a notebook
+    executed by nbclient/nbconvert stores each as its own stream output: a 1,500-step loop leaves 1,500
+    of them. In each cell, this function reads each stream (stdout, stderr) as one text, the way a
+    terminal and nbval do (a bar's line goes on across a ``tqdm.write`` to the other stream), applies its
+    carriage returns (see ``_survivors``: a bar keeps its last state), then gives each output the
+    characters of its own that survive, drops the outputs left empty and merges consecutive outputs of
+    the same stream. So stdout and stderr stay separate and in their order; text without ``\\r`` is kept
+    as it was (merged); other outputs (display_data, execute_result, error) are not touched; and what
+    nbval compares (it merges each stream of a cell and applies the same rule, to the committed outputs
+    and the new ones alike) is unchanged. Unlike nbclient's own ``coalesce_streams`` option, the stdout
+    printed between a bar's redraws is not moved to the top of the cell. ``\\b`` is left as it is.
+    Works on a ``nbformat`` notebook (text a string) and on a notebook's JSON (text a list of lines),
+    and keeps that form. Only stored outputs change: what Jupyter or Colab shows live is not affected.
+    """
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.get("cells", []):
+        streams = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        if not streams:
+            continue
+        as_lines = isinstance(streams[0]["text"], list)
+        texts = {id(o): "".join(o["text"]) for o in streams}
+        kept = {}
+        for name in dict.fromkeys(o["name"] for o in streams):
+            mine = [o for o in streams if o["name"] == name]
+            keep = iter(_survivors("".join(texts[id(o)] for o in mine)))
+            for o in mine:
+                kept[id(o)] = "".join(c for c, k in zip(texts[id(o)], keep) if k)
+        new = []
+        for output in cell["outputs"]:
+            if output.get("output_type") == "stream":
+                if not kept[id(output)]:
+                    continue
+                if new and new[-1].get("output_type") == "stream" and new[-1]["name"] == output["name"]:
+                    new[-1]["text"] += kept[id(output)]
+                    continue
+                output["text"] = kept[id(output)]
+            new.append(output)
+        for output in new:
+            if as_lines and output.get("output_type") == "stream":
+                output["text"] = output["text"].splitlines(True)  # as nbformat writes a notebook's text
+        cell["outputs"] = new
+    return notebook
+
+
 def execute(path: Path, destination: Path, quick: bool, timeout: int) -> tuple[dict, float, str | None]:
     """Execute one notebook in a fresh kernel; return (executed notebook, seconds, error line or None)."""
     import nbformat
@@ -89,7 +157,7 @@ def execute(path: Path, destination: Path, quick: bool, timeout: int) -> tuple[d
         bar.close()
     seconds = time.perf_counter() - start
     destination.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, destination)
+    nbformat.write(coalesce_streams(nb), destination)  # a progress bar's last state, not every redraw
     return json.loads(destination.read_text(encoding="utf-8")), seconds, error
 
 
@@ -180,9 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inplace", action="store_true", help="overwrite the committed notebooks (for the author)")
     parser.add_argument("--no-execute", action="store_true",
                         help="only build the table/site from the notebooks as they are")
+    parser.add_argument("--coalesce-only", action="store_true",
+                        help="only rewrite the notebooks' stream outputs in place, each progress bar at its last state "
+                             "(for notebooks executed by nbconvert); nothing is executed")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may run (default 1800)")
     parser.add_argument("--folder", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)  # tests: other notebooks
     args = parser.parse_args(argv)
+    if args.coalesce_only:
+        import nbformat
+
+        for path in notebook_paths(args.notebooks, args.folder):
+            nbformat.write(coalesce_streams(nbformat.read(path, as_version=4)), path)
+            print(f"coalesced the stream outputs of {os.path.relpath(path)}")
+        return 0
     mode = "quick" if args.quick else "full"
     out = (args.out or ROOT / "out" / f"run-{mode}").resolve()
     results, executed = [], []

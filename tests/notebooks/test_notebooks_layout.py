@@ -1,4 +1,4 @@
-"""Every notebook as committed: the shared opening cells, executed top to bottom, nothing private."""
+"""Every notebook as committed: the shared opening cells, executed top to bottom, nothing private, bars tidy."""
 import importlib.util
 import json
 import re
@@ -73,3 +73,47 @@ def test_test_markers_are_cell_tags_not_code(path):
     code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
     assert not [i for i, c in enumerate(code) if "NBVAL" in "".join(c["source"])]
     assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in code), "some outputs are checked"
+
+
+BAR_CHARACTERS = set("▏▎▍▌▋▊▉█")  # what tqdm draws its bar with
+MOST_STDERR_OUTPUTS = 3
+MOST_PROGRESS_BYTES = 4096
+
+
+def progress_problems(name: str, cells: list[dict]) -> list[str]:
+    """Return, per cell of notebook ``name`` that stores a progress bar redraw by redraw, what is wrong.
+
+    Progress text is every line of a stream output that holds a carriage return or a bar character.
+    """
+    problems = []
+    for index, cell in enumerate(cells):
+        streams = [o for o in cell.get("outputs", []) if o["output_type"] == "stream"]
+        stderr = sum(o["name"] == "stderr" for o in streams)
+        lines = [line for o in streams for line in "".join(o["text"]).split("\n")]
+        progress = sum(len(line.encode()) for line in lines if "\r" in line or BAR_CHARACTERS & set(line))
+        if stderr > MOST_STDERR_OUTPUTS or progress > MOST_PROGRESS_BYTES:
+            problems.append(f"{name} cell {index}: {stderr} stderr outputs, {progress:,} bytes of progress-bar text")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_progress_bars_are_stored_at_their_last_state_not_redraw_by_redraw(path):
+    """A kernel sends a tqdm bar once per redraw; the committed notebook keeps its last state (or a few)."""
+    problems = progress_problems(path.name, load(path)["cells"])
+    assert not problems, (
+        f"at most {MOST_STDERR_OUTPUTS} stderr outputs and {MOST_PROGRESS_BYTES:,} bytes of progress-bar text a cell:\n"
+        + "\n".join(problems) + f"\n`python course.py run --coalesce-only {path.name[:2]}` keeps each bar's last state "
+        "without executing anything (`course.py run --inplace` does it after executing)")
+
+
+def test_the_progress_check_names_the_notebook_and_the_cell():
+    redraws = [{"output_type": "stream", "name": "stderr", "text": [f"\r{i:3d}%|"]} for i in range(100)]  # 6 bytes
+    cells = [{"cell_type": "markdown", "source": []}, {"cell_type": "code", "outputs": redraws}]
+    assert progress_problems("05_decoding.ipynb", cells) == [
+        "05_decoding.ipynb cell 1: 100 stderr outputs, 600 bytes of progress-bar text"]
+    long_bar = [{"output_type": "stream", "name": "stdout", "text": ["\r" + "█" * 1400]}]  # 4,201 bytes
+    assert progress_problems("x.ipynb", [{"cell_type": "code", "outputs": long_bar}]) == [
+        "x.ipynb cell 0: 0 stderr outputs, 4,201 bytes of progress-bar text"]
+    tidy = [{"output_type": "stream", "name": "stderr", "text": ["training: 100%|██████████| 1500/1500\n"]},
+            {"output_type": "stream", "name": "stdout", "text": ["step 1500: " + "x" * 5000 + "\n"]}]
+    assert progress_problems("x.ipynb", [{"cell_type": "code", "outputs": tidy}]) == []
