@@ -187,7 +187,7 @@ def train_config(config: SFTConfig | DPOConfig) -> TrainConfig:
                        seed=config.seed, dtype=config.dtype or "auto", progress=config.progress)
 
 
-def _batches(n: int, batch_size: int, steps: int, seed: int):
+def epoch_batches(n: int, batch_size: int, steps: int, seed: int):
     """Yield ``steps`` lists of indices: shuffled epochs over range(n)."""
     rng = random.Random(seed)
     order: list[int] = []
@@ -208,7 +208,7 @@ def train_sft(model, examples, *, config: SFTConfig | None = None, **settings) -
     cfg = merged(SFTConfig, config, settings, "train_sft")
     if not examples:
         raise ValueError("no SFT examples: build some with encode_example(tokenizer, prompt, response)")
-    batches = _batches(len(examples), cfg.batch_size, cfg.steps, cfg.seed)
+    batches = epoch_batches(len(examples), cfg.batch_size, cfg.steps, cfg.seed)
 
     def loss_fn(step: int):
         ids, mask, attention = collate([examples[i] for i in next(batches)], pad_id=0)
@@ -254,7 +254,7 @@ def train_dpo(model, pairs, *, config: DPOConfig | None = None, **settings) -> d
     if not hasattr(model, "disable_adapter"):
         raise ValueError("DPO here needs a peft model (its adapter off is the reference): wrap it with add_lora first")
     ref_chosen, ref_rejected = reference_logprobs(model, pairs, dtype=cfg.dtype)
-    batches = _batches(len(pairs), cfg.batch_size, cfg.steps, cfg.seed)
+    batches = epoch_batches(len(pairs), cfg.batch_size, cfg.steps, cfg.seed)
 
     def loss_fn(step: int):
         batch = next(batches)

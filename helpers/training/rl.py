@@ -21,15 +21,18 @@ Divergence" (2020).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from helpers.course.precision import model_precision
+from helpers.course.precision import NAMES, model_precision
 from helpers.data.tasks import is_correct, parse_answer
 from helpers.generation.chat import sample_answers
 
-from .preference import collate, response_logprobs
+from .config import check_positive, merged
+from .loop import TrainConfig, fit
+from .preference import collate, encode_example, epoch_batches, response_logprobs
 
 BASELINES = ("rloo", "mean", "none")
 KL_ESTIMATORS = ("k1", "k2", "k3")
@@ -211,7 +214,7 @@ class Rollout:
     ids: torch.Tensor  # (P·k, T) long: the prompt in the chat template, then the sampled answer; right-padded
     mask: torch.Tensor  # (P·k, T) bool: True on the sampled answer tokens (and the end-of-turn, when sampled)
     attention: torch.Tensor  # (P·k, T) bool: False on padding
-    logp: torch.Tensor  # (P·k, T-1) float32: log π of each answer token when sampled (π_old for PPO), 0 elsewhere
+    logp: torch.Tensor | None  # (P·k, T-1) float32: log π of each answer token when sampled (π_old), 0 elsewhere
     ref_logp: torch.Tensor  # (P·k, T-1) float32: the same under the reference (the adapter switched off)
 
     @property
@@ -222,7 +225,7 @@ class Rollout:
 
 @torch.no_grad()
 def sample_rollouts(model, tokenizer, prompts: list[str], k: int, temperature: float = 1.0, max_new_tokens: int = 24,
-                    batch_size: int = 16, seed: int = 0, dtype: str = "auto") -> Rollout:
+                    batch_size: int = 16, seed: int = 0, dtype: str = "auto", policy_logp: bool = True) -> Rollout:
     """Return a Rollout: k sampled answers to each prompt, their tokens, and their log-probs under policy and reference.
 
     Sampling is ``helpers.generation.chat.sample_answers`` (each prompt runs once, its keys and values shared
@@ -230,6 +233,7 @@ def sample_rollouts(model, tokenizer, prompts: list[str], k: int, temperature: f
     ``response_logprobs`` of the sampled tokens in eval mode, the reference's with the adapter off. An
     answer cut at ``max_new_tokens`` has no end-of-turn token. Sample at temperature 1 to train on
     the policy's own distribution (the log-probs are those of π, not of π sharpened by a temperature).
+    ``policy_logp=False`` leaves ``logp`` None: ``train_rl`` takes π_old from its first update's forward.
     """
     if not hasattr(model, "disable_adapter"):
         raise ValueError("sample_rollouts needs a peft model (its adapter off is the reference): "
@@ -257,8 +261,144 @@ def sample_rollouts(model, tokenizer, prompts: list[str], k: int, temperature: f
                                                 attention[i:i + batch_size]) for i in range(0, len(ids), batch_size)])
 
     model.eval()
-    logp = logprobs()
+    logp = logprobs() if policy_logp else None
     with model.disable_adapter():  # peft: the base weights alone, the model before this adapter
         ref_logp = logprobs()
     answers = [[tokenizer.decode(a) for a in group] for group in sampled]
     return Rollout(answers, ids, mask, attention, logp, ref_logp)
+
+
+# ----------------------------------------------------------------------------- rewards as functions of answers
+
+def reward_model_rewards(reward_model, tokenizer) -> Callable:
+    """Return rewards(answers, examples) -> (P, k): each answer scored by ``reward_model`` after its prompt.
+
+    An empty answer is scored as "…", as notebook 11 scored its samples.
+    """
+    def rewards(answers: list[list[str]], examples: list[dict]) -> torch.Tensor:
+        encoded = [encode_example(tokenizer, e["prompt"], a if a.strip() else "…")
+                   for group, e in zip(answers, examples) for a in group]
+        return reward_model.score(encoded, batch_size=32).view(len(answers), -1).float()
+
+    return rewards
+
+
+# ----------------------------------------------------------------------------- the training: fit with an RL loss
+
+@dataclass
+class RLConfig:
+    """The settings of ``train_rl``, checked when made: a bad value fails before any work."""
+    steps: int  # optimizer steps (no default: say how long to train)
+    prompts: int = 4  # prompts per batch of samples
+    k: int = 4  # answers sampled per prompt: the group each answer's baseline comes from
+    lr: float = 3e-4  # constant after a linear warm-up
+    warmup: int = 2
+    beta: float = 0.05  # weight of the KL penalty to the reference; 0 lets the policy go where the reward leads
+    baseline: str = "rloo"  # group_advantages' baseline: "rloo", "mean" (GRPO) or "none" (REINFORCE)
+    normalize: bool = False  # divide advantages by the group's spread (GRPO)
+    updates: int = 2  # optimizer steps on each batch of samples: 1 is the plain policy gradient, more is PPO
+    clip: float = 0.2  # PPO's ε
+    max_new_tokens: int = 12
+    temperature: float = 1.0
+    seed: int = 0  # the order of the prompts and the samples
+    dtype: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        check_positive(self, "steps", "prompts", "k", "updates", "max_new_tokens")
+        if not self.lr > 0 or self.beta < 0:
+            raise ValueError(f"lr={self.lr!r}, beta={self.beta!r}: give a positive learning rate and a beta >= 0")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline={self.baseline!r}: use one of {', '.join(BASELINES)}")
+        if self.dtype not in ("auto", *NAMES):
+            raise ValueError(f"dtype={self.dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'")
+
+
+def train_rl(model, tokenizer, examples: list[dict], reward_fn: Callable, *, config: RLConfig | None = None,
+             **settings) -> dict[str, list[float]]:
+    """Train a LoRA-wrapped chat ``model`` to raise ``reward_fn``'s rewards; return per-step history.
+
+    Every ``updates`` steps: sample k answers to each of ``prompts`` prompts (``sample_rollouts``),
+    score them with ``reward_fn(answers, examples) -> (P, k)``, and turn the scores into group
+    advantages. Each step then runs the policy on those answers and takes an AdamW step, through
+    ``helpers.training.loop.fit``, on ``policy_gradient_loss`` (``updates=1``) or PPO's
+    ``ppo_clipped_loss`` plus β·KL (``updates>1``; π_old is the first update's forward). The model
+    stays in eval mode: no dropout, so π at the first update is exactly the π that sampled.
+    History per step: loss, reward (mean of the batch), correct (share right and in format),
+    format, kl (mean Σ_t k3 to the reference), length (answer tokens), clip (PPO's clip fraction).
+    Settings: ``RLConfig``'s fields as keywords, or ``config``.
+    """
+    cfg = merged(RLConfig, config, settings, "train_rl")
+    if not examples:
+        raise ValueError("no prompts to learn from: give make_tasks examples (dicts with 'prompt', 'answers', ...)")
+    if not hasattr(model, "disable_adapter"):
+        raise ValueError("train_rl needs a peft model (its adapter off is the reference): wrap it with add_lora first")
+    batches = epoch_batches(len(examples), cfg.prompts, -(-cfg.steps // cfg.updates), cfg.seed)
+    batch: dict = {}
+
+    def loss_fn(step: int):
+        if step % cfg.updates == 0:  # a fresh batch of samples from the current policy
+            chosen = [examples[i] for i in next(batches)]
+            rollout = sample_rollouts(model, tokenizer, [e["prompt"] for e in chosen], cfg.k, cfg.temperature,
+                                      cfg.max_new_tokens, batch_size=32, seed=cfg.seed * 100_003 + step,
+                                      dtype=cfg.dtype, policy_logp=False)
+            rewards = reward_fn(rollout.answers, chosen).float()  # (P, k)
+            truth = format_and_label_rewards(rollout.answers, chosen)  # (P, k), whatever the reward trained on
+            batch.update(rollout=rollout, old_logp=None, advantages=group_advantages(rewards, cfg.baseline,
+                                                                                      cfg.normalize).flatten(),
+                         metrics={"reward": rewards.mean(), "correct": (truth == 1).float().mean(),
+                                  "format": (truth > 0).float().mean(),
+                                  "length": rollout.token_mask.sum(dim=1).float().mean()})
+        rollout = batch["rollout"]
+        logp = response_logprobs(model, rollout.ids, rollout.mask, rollout.attention)  # (P·k, T-1), with gradients
+        mask = rollout.token_mask
+        kl = sequence_kl(logp, rollout.ref_logp, mask.to(logp.dtype)).mean()  # mean Σ_t k3 over answers
+        if cfg.updates == 1:
+            loss, _ = policy_gradient_loss(logp, batch["advantages"], mask, rollout.ref_logp, cfg.beta)
+            clip_fraction = torch.zeros(())
+        else:
+            if batch["old_logp"] is None:
+                batch["old_logp"] = logp.detach()  # π_old: the policy that sampled, before this batch's first step
+            loss, clip_fraction = ppo_clipped_loss(logp, batch["old_logp"], batch["advantages"], mask, cfg.clip)
+            loss = loss + cfg.beta * kl
+        return loss, {**batch["metrics"], "kl": kl.detach(), "clip": clip_fraction}
+
+    model.eval()  # no dropout: the first update's π is the sampling π
+    loop = TrainConfig(steps=cfg.steps, lr=cfg.lr, min_lr=cfg.lr, warmup=cfg.warmup, schedule="cosine",
+                       weight_decay=0.0, betas=(0.9, 0.999), grad_clip=1.0, seed=cfg.seed, dtype=cfg.dtype,
+                       progress=cfg.progress)
+    history = fit(model, loss_fn, loop, desc=f"RL (β={cfg.beta:g})")
+    return {"loss": history.loss, **history.metrics}
+
+
+# ----------------------------------------------------------------------------- measuring a policy
+
+def _next_token_logprobs(lm, ids, attention, targets):
+    """Return log p(· | prefix) over the vocabulary (n, vocab) at the n positions where ``targets`` is True."""
+    hidden = lm.get_decoder()(input_ids=ids, attention_mask=attention.long()).last_hidden_state[:, :-1]  # (B, T-1, C)
+    return torch.log_softmax(lm.get_output_embeddings()(hidden[targets]).float(), dim=-1)
+
+
+@torch.no_grad()
+def answer_kl(model, tokenizer, prompts: list[str], answers: list[str], batch_size: int = 16) -> torch.Tensor:
+    """Return KL(π‖π_ref) of each answer (N,): at each of its tokens the exact KL between the two next-token
+    distributions (over the whole vocabulary), summed over the answer's tokens; π_ref is the adapter off.
+    An empty answer is measured as "…", as ``reward_model_rewards`` scores it."""
+    if len(prompts) != len(answers):
+        raise ValueError(f"{len(prompts)} prompts and {len(answers)} answers: give one answer per prompt")
+    model.eval()
+    lm = model.get_base_model()
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        rows = [encode_example(tokenizer, p, a if a.strip() else "…")
+                for p, a in zip(prompts[i:i + batch_size], answers[i:i + batch_size])]
+        ids, mask, attention = collate(rows, tokenizer.pad_token_id or 0)
+        targets = mask[:, 1:]  # (B, T-1): positions that predict an answer token
+        logp = _next_token_logprobs(lm, ids, attention, targets)  # (n answer positions, vocab)
+        with model.disable_adapter():
+            ref = _next_token_logprobs(lm, ids, attention, targets)
+        per_position = (logp.exp() * (logp - ref)).sum(dim=-1)  # (n,) exact KL at each answer position
+        kl = torch.zeros(targets.shape)
+        kl[targets] = per_position
+        out.append(kl.sum(dim=1))
+    return torch.cat(out)

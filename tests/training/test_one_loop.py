@@ -131,7 +131,7 @@ def test_sft_is_still_adamw_without_decay_and_a_cosine_to_a_tenth(tok):
     cfg = P.train_config(P.SFTConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup))
     by_hand.train()
     want = []
-    for step, batch in enumerate(P._batches(len(examples), batch_size, steps, seed=0)):  # the same batches
+    for step, batch in enumerate(P.epoch_batches(len(examples), batch_size, steps, seed=0)):  # the same batches
         if step < warmup:
             rate = lr * (step + 1) / warmup
         else:

@@ -517,3 +517,99 @@ def test_check_kl_estimate(capsys):
     assert_checker_behaves(checks.check_kl_estimate, lambda lp, rp: None, solution, wrongs, capsys)
     assert checks.check_kl_estimate(lambda lp, rp: None) is rl.kl_per_token
     assert checks.check_kl_estimate(rl.kl_per_token) is rl.kl_per_token
+
+
+# ----------------------------------------------------------------------------- train_rl: fit with an RL loss
+
+def empty_is_best(answers, examples):
+    """A reward a tiny random model can learn: 1 for an answer that ends at once (its first token is <|im_end|>)."""
+    return torch.tensor([[float(a == "") for a in group] for group in answers])
+
+
+def p_end_at_once(model, tok, prompt):
+    """Return π(<|im_end|> | prompt): the probability of the empty answer."""
+    text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])).logits[0, -1]
+    return torch.softmax(logits.float(), -1)[tok.eos_token_id].item()
+
+
+EXAMPLES = [{"prompt": p, "answers": ["positive"], "others": ["negative"]} for p in PROMPTS]
+
+
+@pytest.mark.parametrize("updates", [1, 2])
+def test_train_rl_raises_the_reward(tok, updates):
+    model = tiny_policy(tok)
+    before = [p_end_at_once(model, tok, p) for p in PROMPTS]  # about 1/7 (tiny_policy's raised end-of-turn)
+    history = rl.train_rl(model, tok, EXAMPLES, empty_is_best, steps=16, prompts=2, k=8, lr=0.2, warmup=0,
+                          beta=0.0, updates=updates, max_new_tokens=6, progress=False)
+    assert set(history) >= {"loss", "reward", "correct", "format", "kl", "length", "clip"}
+    assert all(len(values) == 16 for values in history.values())
+    after = [p_end_at_once(model, tok, p) for p in PROMPTS]
+    assert all(a > 1.4 * b for a, b in zip(after, before)), (before, after)  # the rewarded answer got likelier
+    assert history["kl"][0] == pytest.approx(0.0, abs=1e-6) and history["kl"][-1] > 0  # it left the reference
+    if updates == 2:  # PPO: the first update of each batch is at ratio 1, nothing clipped
+        assert all(c == 0 for c in history["clip"][::2])
+        assert history["reward"][::2] == history["reward"][1::2]  # two updates on each batch of samples
+
+
+def test_train_rl_kl_leash_keeps_the_policy_closer(tok):
+    kls = {}
+    for beta in (0.0, 2.0):
+        model = tiny_policy(tok)
+        rl.train_rl(model, tok, EXAMPLES, empty_is_best, steps=10, prompts=2, k=8, lr=0.2, warmup=0,
+                    beta=beta, updates=1, max_new_tokens=6, progress=False, seed=3)
+        answers = [a for group in rl.sample_rollouts(model, tok, PROMPTS, k=4, max_new_tokens=6, seed=9).answers
+                   for a in group]
+        kls[beta] = rl.answer_kl(model, tok, [p for p in PROMPTS for _ in range(4)], answers).mean().item()
+    assert kls[2.0] < kls[0.0], kls
+
+
+def test_train_rl_errors(tok):
+    model = tiny_policy(tok)
+    one_line_error(lambda: rl.train_rl(model, tok, [], empty_is_best, steps=2))
+    one_line_error(lambda: rl.train_rl(model.get_base_model(), tok, EXAMPLES, empty_is_best, steps=2))
+    for bad in (dict(steps=0), dict(steps=2, beta=-1.0), dict(steps=2, lr=0.0), dict(steps=2, baseline="median"),
+                dict(steps=2, k=0), dict(steps=2, dtype="float8")):
+        one_line_error(lambda bad=bad: rl.RLConfig(**bad))
+    with pytest.raises(TypeError, match="unknown settings"):
+        rl.train_rl(model, tok, EXAMPLES, empty_is_best, steps=2, epochs=3)
+
+
+def test_answer_kl_is_the_exact_kl_of_the_next_token_distributions(tok):
+    model = tiny_policy(tok)
+    answers = ["Answer: positive", "hi"]
+    assert torch.allclose(rl.answer_kl(model, tok, PROMPTS, answers), torch.zeros(2))  # fresh adapter: π = π_ref
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5, generator=torch.Generator().manual_seed(3))
+    kl = rl.answer_kl(model, tok, PROMPTS, answers, batch_size=1)
+    for row, (prompt, answer) in enumerate(zip(PROMPTS, answers)):  # by hand, from the full logits, in float64
+        ids, mask = P.encode_example(tok, prompt, answer)
+        ids = torch.tensor([ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].double(), -1)
+            with model.disable_adapter():
+                ref = torch.log_softmax(model(input_ids=ids).logits[0, :-1].double(), -1)
+        at = torch.tensor(mask[1:])  # positions that predict an answer token
+        direct = (logp.exp() * (logp - ref)).sum(-1)[at].sum()
+        assert kl[row].item() == pytest.approx(direct.item(), rel=1e-3, abs=1e-6)
+    assert (kl > 0).all()
+    one_line_error(lambda: rl.answer_kl(model, tok, PROMPTS, answers[:1]))
+
+
+def test_reward_model_rewards_scores_each_answer_after_its_prompt(tok):
+    from helpers.training.reward import RewardModel
+    from tests.conftest import tiny_llama
+
+    reward_model = RewardModel(tiny_llama(tok))
+    with torch.no_grad():
+        reward_model.head.weight.normal_(0, 1, generator=torch.Generator().manual_seed(0))
+    answers = [["Answer: positive", ""], ["Answer: negative", "no"]]
+    rewards = rl.reward_model_rewards(reward_model, tok)(answers, EXAMPLES)
+    assert rewards.shape == (2, 2) and rewards.dtype == torch.float32
+    direct = reward_model.score([P.encode_example(tok, e["prompt"], a if a else "…")
+                                 for group, e in zip(answers, EXAMPLES) for a in group])
+    assert torch.allclose(rewards.flatten(), direct)
+    assert rewards[0, 0] != rewards[1, 0]  # the prompt is read: the same kind of answer, another score
