@@ -8,7 +8,9 @@
     runs.py        named runs on disk and their Google Drive copies
     preference.py  SFT with a response-only loss, DPO (notebook 11)
     reward.py      a reward model and best-of-n (notebook 11)
-    rl.py          reinforcement learning from a reward: advantages, KL, policy-gradient and PPO losses
+    rl.py          reinforcement learning from a reward: advantages, KL, policy-gradient and PPO losses,
+                   train_rl on fit (notebook 12)
+    stages.py      notebook 11's SFT and reward models saved as named runs, loaded (or rebuilt) by notebook 12
 """
 from .finetuning import FinetuneConfig, finetune
 from .loop import History, TrainConfig, configure_optimizer, fit, learning_rate, train, training_step

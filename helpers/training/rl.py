@@ -315,7 +315,7 @@ class RLConfig:
 
 
 def train_rl(model, tokenizer, examples: list[dict], reward_fn: Callable, *, config: RLConfig | None = None,
-             **settings) -> dict[str, list[float]]:
+             on_step: Callable[[int], None] | None = None, **settings) -> dict[str, list[float]]:
     """Train a LoRA-wrapped chat ``model`` to raise ``reward_fn``'s rewards; return per-step history.
 
     Every ``updates`` steps: sample k answers to each of ``prompts`` prompts (``sample_rollouts``),
@@ -326,6 +326,7 @@ def train_rl(model, tokenizer, examples: list[dict], reward_fn: Callable, *, con
     stays in eval mode: no dropout, so π at the first update is exactly the π that sampled.
     History per step: loss, reward (mean of the batch), correct (share right and in format),
     format, kl (mean Σ_t k3 to the reference), length (answer tokens), clip (PPO's clip fraction).
+    ``on_step(done)`` runs after each step (fit's hook: measure the policy as it trains).
     Settings: ``RLConfig``'s fields as keywords, or ``config``.
     """
     cfg = merged(RLConfig, config, settings, "train_rl")
@@ -367,7 +368,7 @@ def train_rl(model, tokenizer, examples: list[dict], reward_fn: Callable, *, con
     loop = TrainConfig(steps=cfg.steps, lr=cfg.lr, min_lr=cfg.lr, warmup=cfg.warmup, schedule="cosine",
                        weight_decay=0.0, betas=(0.9, 0.999), grad_clip=1.0, seed=cfg.seed, dtype=cfg.dtype,
                        progress=cfg.progress)
-    history = fit(model, loss_fn, loop, desc=f"RL (β={cfg.beta:g})")
+    history = fit(model, loss_fn, loop, on_step=on_step, desc=f"RL (β={cfg.beta:g})")
     return {"loss": history.loss, **history.metrics}
 
 

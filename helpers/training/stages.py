@@ -6,8 +6,8 @@ runs: ``checkpoint/11_sft`` (the SFT LoRA adapter, a few MB) and ``checkpoint/11
 Notebook 12 calls ``load_stages``: it loads them when they were saved with the same settings, and
 otherwise rebuilds them with the same calls notebook 11 makes (a few minutes on a laptop).
 
-    test, rl_prompts, sft_data, dpo_prompts = split_tasks(T.make_tasks(n_reviews=400, seed=0), n_test=20, n_dpo=20)
-    stages = load_stages(settings)        # .model (SFT adapter merged), .tokenizer, .reward_model, .answers
+    stages = load_stages(notebook_11_settings())   # .model (SFT adapter merged), .tokenizer, .reward_model, .answers
+    test, dpo_prompts, sft_data = split_tasks(T.make_tasks(n_reviews=400, seed=0), n_test=20, n_dpo=20)
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from helpers.course.runtime import is_quick
 from helpers.data import tasks as T
 from helpers.data.pretrained import load_pretrained
 from helpers.generation.chat import sample_answers
@@ -31,6 +32,14 @@ SFT_RUN = "11_sft"
 REWARD_RUN = "11_reward_model"
 REWARD_HEAD = "reward_head.pt"
 TASK_SEED, N_REVIEWS = 0, 400  # notebook 11's make_tasks(n_reviews=400, seed=0)
+# notebook 11's settings (its helpers.settings call; a test keeps the two equal), full and quick mode
+NOTEBOOK_11 = dict(n_test=20, n_dpo=20, sft_steps=24, dpo_steps=16, n_samples=4, max_new_tokens=12)
+NOTEBOOK_11_QUICK = dict(n_test=2, n_dpo=2, sft_steps=3, dpo_steps=2, n_samples=2, max_new_tokens=8)
+
+
+def notebook_11_settings() -> dict:
+    """Return the settings notebook 11 runs with in this mode (quick mode: COURSE_QUICK=1)."""
+    return dict(NOTEBOOK_11_QUICK if is_quick() else NOTEBOOK_11)
 
 
 def split_tasks(tasks: dict[str, list[dict]], n_test: int, n_dpo: int):
@@ -42,7 +51,7 @@ def split_tasks(tasks: dict[str, list[dict]], n_test: int, n_dpo: int):
     return test, dpo_prompts, sft_data
 
 
-def make_pairs(tokenizer, examples: list[dict], samples: list[list[str]]):
+def preference_pairs(tokenizer, examples: list[dict], samples: list[list[str]]):
     """Return (pairs, shown): per prompt, the right answer (chosen) against its first sample that is wrong
     or ill-formed (rejected), as encode_example results; ``shown`` holds (prompt, sample) indices."""
     pairs, shown = [], []
@@ -120,7 +129,7 @@ def load_stages(settings: dict, checkpoint_dir: str | Path = "checkpoint", progr
     save_sft(model, tokenizer, settings, checkpoint_dir)
     samples = sample_answers(model, tokenizer, [e["prompt"] for e in dpo_prompts], n=settings["n_samples"],
                              max_new_tokens=settings["max_new_tokens"], batch_size=128, seed=0)
-    pairs, _ = make_pairs(tokenizer, dpo_prompts, samples)
+    pairs, _ = preference_pairs(tokenizer, dpo_prompts, samples)
     reward_model = R.RewardModel(load_pretrained()[0])
     R.train_reward_model(reward_model, pairs, steps=200, progress=progress)
     save_reward_model(reward_model, settings, {}, checkpoint_dir)

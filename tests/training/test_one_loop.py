@@ -13,7 +13,7 @@ import helpers
 from helpers.course.precision import model_precision
 from helpers.models.gpt import GPT, GPTConfig
 from helpers.models.lora import add_lora
-from helpers.training import finetuning, loop
+from helpers.training import finetuning, loop, rl
 from helpers.training import preference as P
 from helpers.training import reward as R
 from helpers.training.loop import TrainConfig, configure_optimizer, fit, learning_rate
@@ -39,7 +39,7 @@ def steps_taken(monkeypatch):
     def count(optimizer, args, kwargs):
         seen["inside" if depth else "outside"] += 1
 
-    for module in (loop, finetuning, P, R):  # wherever a trainer looks fit up
+    for module in (loop, finetuning, P, R, rl):  # wherever a trainer looks fit up
         if hasattr(module, "fit"):
             monkeypatch.setattr(module, "fit", spy)
     handle = register_optimizer_step_post_hook(count)
@@ -115,6 +115,19 @@ def test_reward_model_runs_fit(steps_taken, tok):
     assert list(history) == ["loss", "accuracy"] and len(history["accuracy"]) == 4
     assert history["loss"][0] == pytest.approx(math.log(2))  # the head starts at 0: every reward is 0
     assert reward_model.head.bias.item() == 0  # it cancels in r_chosen − r_rejected: decay or not, it stays 0
+
+
+def test_rl_runs_fit(steps_taken, tok):
+    model = add_lora(tiny_llama(tok))
+    examples = [{"prompt": "Say yes.", "answers": ["yes"], "others": ["no"]}]
+
+    def reward(answers, chosen):  # (P, k): a reward that depends on the answer
+        return torch.tensor([[float(len(a)) for a in group] for group in answers])
+
+    history = rl.train_rl(model, tok, examples, reward, steps=3, prompts=1, k=2, updates=2, max_new_tokens=3,
+                          progress=False)
+    assert steps_taken == {"fit": 1, "inside": 3, "outside": 0}
+    assert all(len(values) == 3 for values in history.values())
 
 
 def test_sft_is_still_adamw_without_decay_and_a_cosine_to_a_tenth(tok):
