@@ -21,7 +21,7 @@ import os
 import platform
 from pathlib import Path
 
-from .runtime import REPO_ROOT, is_quick
+from .runtime import REPO_ROOT, get_device, is_quick
 
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 WRITE_ENV = "COURSE_WRITE_REFERENCE"  # set to 1 when executing the committed notebooks: their runs become the reference
@@ -97,8 +97,15 @@ def save_reference(name: str, history, settings: dict, precision: str = "", devi
     smoothed = smooth(losses, window)
     stride = max(1, len(losses) // 400)
     keep = sorted(set(range(0, len(losses), stride)) | {len(losses) - 1})
-    noise = [abs(a - b) for a, b in zip(losses[len(losses) // 2:], smoothed[len(losses) // 2:])]
-    record = {"name": name, "settings": settings, "device": device or getattr(history, "device", ""),
+    half = losses[len(losses) // 2:]
+    # a step's scatter: successive differences over the second half, /√2 (a trend of a few steps adds little)
+    noise = [abs(b - a) / math.sqrt(2) for a, b in zip(half, half[1:])]
+    if not precision and not getattr(history, "precision", ""):
+        from .precision import choose_precision  # a plain list of losses: the precision this machine trains in
+
+        precision = choose_precision().name
+    record = {"name": name, "settings": settings,
+              "device": device or getattr(history, "device", "") or str(get_device()),
               "precision": precision or getattr(history, "precision", ""), "machine": _machine(),
               "steps": [steps[i] for i in keep], "loss": [round(smoothed[i], 5) for i in keep],
               "window": window, "noise": round(sum(noise) / max(1, len(noise)), 5)}
@@ -112,6 +119,17 @@ def load_reference(name: str, folder: Path | None = None) -> dict | None:
     """Return the stored reference ``name``, or None if there is none."""
     path = (folder or REFERENCE_DIR) / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def band(reference: dict, ref: float, n_last: int) -> float:
+    """Return the half-width of the expected band around the reference's mean loss ``ref`` (over ``n_last`` steps).
+
+    5% of it, or three standard errors of a mean over the last 20% of steps when the run's own
+    scatter (the reference's ``noise``: successive losses' mean difference, /√2) is larger,
+    as it is in a run of a few dozen steps: about n_last + window − 1 losses enter that mean.
+    """
+    points = max(1, n_last + reference.get("window", 1) - 1)
+    return max(TOLERANCE * ref, 3 * reference.get("noise", 0.0) / math.sqrt(points))
 
 
 def verdict(steps: list[int], losses: list[float], reference: dict | None, settings: dict) -> tuple[str, str]:
@@ -140,8 +158,9 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
     curve = smooth(losses, reference.get("window", window))  # smoothed as the reference was: a fair comparison
     mine = sum(curve[i] for i in last) / len(last)
     ref = sum(_interpolate(steps[i], reference["steps"], reference["loss"]) for i in last) / len(last)
-    tolerance = max(TOLERANCE * ref, 3 * reference.get("noise", 0.0) / math.sqrt(max(1, reference.get("window", 1))))
-    where = f"your {mine:.3f} vs the reference's {ref:.3f} ± {tolerance:.3f} over the last 20% of steps"
+    tolerance = band(reference, ref, len(last))
+    wide = f" (±{tolerance / ref:.0%}: a short run's losses scatter)" if tolerance > TOLERANCE * ref * 1.001 else ""
+    where = f"your {mine:.3f} vs the reference's {ref:.3f} ± {tolerance:.3f}{wide}, means over the last 20% of steps"
     if mine > ref + tolerance:
         return "off", f"off: above the expected band ({where}). Likely: {CAUSES['high']}"
     if mine < ref - tolerance:
@@ -171,6 +190,7 @@ def check_run(name: str, history, settings: dict | None = None, plot: bool = Tru
 
 
 def _plot(steps, losses, reference, name, kind):
+    """Your curve over the reference and the verdict's band (its half-width from ``band``, at the run's end)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
@@ -179,10 +199,13 @@ def _plot(steps, losses, reference, name, kind):
     ax.plot(steps, smooth(losses, window), color="tab:blue", lw=1.6, label="your run")
     if reference is not None:
         ref = reference["loss"]
-        ax.fill_between(reference["steps"], [r * (1 - TOLERANCE) for r in ref], [r * (1 + TOLERANCE) for r in ref],
-                        color="tab:gray", alpha=0.3, label=f"reference ± {TOLERANCE:.0%}")
+        n_last = sum(s >= 0.8 * reference["steps"][-1] for s in range(1, reference["steps"][-1] + 1))
+        half = [band(reference, r, n_last) for r in ref]  # the verdict's band at each point of the reference
+        ax.fill_between(reference["steps"], [r - h for r, h in zip(ref, half)], [r + h for r, h in zip(ref, half)],
+                        color="tab:gray", alpha=0.3, label="reference and the verdict's band")
         ax.plot(reference["steps"], ref, color="tab:gray", lw=1)
-    ax.set(xlabel="step", ylabel="training loss", title=f"{name}: {kind}")
+    title = name.split("_", 1)[-1].replace("_", " ")  # "04_pretraining" -> "pretraining"
+    ax.set(xlabel="step", ylabel="training loss", title=f"is this run normal? {title}: {kind}")
     finite = [v for v in losses if math.isfinite(v)]
     if finite:
         ax.set_ylim(min(finite + (reference["loss"] if reference else [])) * 0.95,

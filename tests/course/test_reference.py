@@ -91,3 +91,27 @@ def test_figures_are_read_back_from_a_notebook():
          "data": {"text/plain": "key figure · a = 1", FIGURE_MIME: {"name": "a", "value": 1}}},
         {"output_type": "stream", "text": "x"}]}, {"cell_type": "markdown"}]}
     assert figures_of(notebook) == {"a": {"name": "a", "value": 1}}
+
+
+def test_a_plain_list_of_losses_records_the_device_and_precision_it_ran_in(tmp_path):
+    from helpers.course.precision import choose_precision
+
+    R.save_reference("short", [3.0 - 0.1 * i for i in range(12)], {}, folder=tmp_path)
+    saved = json.loads((tmp_path / "short.json").read_text())
+    assert saved["device"] == "cpu" and saved["precision"] == choose_precision().name
+
+
+def test_a_short_noisy_run_gets_a_wider_band_and_the_words_say_so(tmp_path, capsys):
+    noisy = [2.0 - 0.05 * i + (0.4 if i % 2 else -0.4) for i in range(24)]  # 24 steps scattering by ±0.4
+    R.save_reference("noisy", noisy, {"steps": 24}, folder=tmp_path)
+    reference = R.load_reference("noisy", tmp_path)
+    half = R.band(reference, 1.0, n_last=5)
+    assert half > R.TOLERANCE * 1.0  # wider than 5%: three standard errors of a 6-loss mean
+    assert R.band(reference, 1.0, n_last=5000) == pytest.approx(R.TOLERANCE)  # many steps: 5% again
+    assert R.check_run("noisy", noisy, {"steps": 24}, plot=False, folder=tmp_path) == "normal"
+    out = capsys.readouterr().out
+    assert "a short run's losses scatter" in out and "%" in out
+    smooth = [3.0 - 0.005 * i for i in range(200)]
+    R.save_reference("smooth", smooth, {"steps": 200}, folder=tmp_path)
+    R.check_run("smooth", smooth, {"steps": 200}, plot=False, folder=tmp_path)
+    assert "scatter" not in capsys.readouterr().out  # the 5% band needs no excuse
