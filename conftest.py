@@ -1,6 +1,8 @@
 """pytest configuration shared by the unit tests and the notebook runs (nbval)."""
 import os
 
+import pytest
+
 # Quick mode for every notebook kernel nbval starts (kernels inherit this environment).
 os.environ["COURSE_QUICK"] = "1"
 # Text progress bars only, and no network retries for hub lookups in tests.
@@ -13,14 +15,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 CHAINED = ("11_instruction_tuning.ipynb", "12_rl_from_feedback.ipynb")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """Mark the notebooks (nbval) ``download``: each reads texts or models from PyPI's assets.
 
     Each test file is one xdist group (``course.py test`` runs ``--dist loadgroup``), so a file's tests,
     a notebook's cells among them, run in order in one worker; the CHAINED notebooks share a group.
     """
-    import pytest
-
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.download)

@@ -168,8 +168,11 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
     return "normal", f"within the expected band ({where})"
 
 
-def check_run(name: str, history, settings: dict | None = None, plot: bool = True, folder: Path | None = None) -> str:
+def check_run(name: str, history, settings: dict | None = None, plot: bool = True, folder: Path | None = None,
+              label: str = "training loss") -> str:
     """Compare a run with the stored reference ``name``: plot both, print the verdict, return its kind.
+
+    ``label`` names the curve on the plot's axis (any curve where lower is better: 1 − reward, say).
 
     When ``COURSE_WRITE_REFERENCE=1`` and not in quick mode (the author executing the committed
     notebooks), the run is first stored as the new reference.
@@ -185,11 +188,11 @@ def check_run(name: str, history, settings: dict | None = None, plot: bool = Tru
     if reference is not None:
         print(f"  (reference: {reference['device']}, {reference['precision'] or 'float32'}, {reference['machine']})")
     if plot:
-        _plot(steps, losses, reference, name, kind)
+        _plot(steps, losses, reference, name, kind, label)
     return kind
 
 
-def _plot(steps, losses, reference, name, kind):
+def _plot(steps, losses, reference, name, kind, label="training loss"):
     """Your curve over the reference and the verdict's band (its half-width from ``band``, at the run's end)."""
     import matplotlib.pyplot as plt
 
@@ -205,10 +208,12 @@ def _plot(steps, losses, reference, name, kind):
                         color="tab:gray", alpha=0.3, label="reference and the verdict's band")
         ax.plot(reference["steps"], ref, color="tab:gray", lw=1)
     title = name.split("_", 1)[-1].replace("_", " ")  # "04_pretraining" -> "pretraining"
-    ax.set(xlabel="step", ylabel="training loss", title=f"is this run normal? {title}: {kind}")
+    ax.set(xlabel="step", ylabel=label, title=f"is this run normal? {title}: {kind}")
     finite = [v for v in losses if math.isfinite(v)]
-    if finite:
-        ax.set_ylim(min(finite + (reference["loss"] if reference else [])) * 0.95,
-                    min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)) * 1.05)
+    if finite:  # the whole band in view, and the run's end; not a first loss many times higher
+        low = min(finite + ([r - h for r, h in zip(ref, half)] if reference is not None else []))
+        high = max(min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)),
+                   *([r + h for r, h in zip(ref, half)] if reference is not None else []))
+        ax.set_ylim(low - 0.05 * abs(low), high * 1.05)
     ax.legend()
     plt.show()

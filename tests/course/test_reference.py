@@ -115,3 +115,22 @@ def test_a_short_noisy_run_gets_a_wider_band_and_the_words_say_so(tmp_path, caps
     R.save_reference("smooth", smooth, {"steps": 200}, folder=tmp_path)
     R.check_run("smooth", smooth, {"steps": 200}, plot=False, folder=tmp_path)
     assert "scatter" not in capsys.readouterr().out  # the 5% band needs no excuse
+
+
+def test_the_plot_shows_the_verdicts_band_and_names_the_curve(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda: None)
+    noisy = [2.0 - 0.05 * i + (0.4 if i % 2 else -0.4) for i in range(24)]
+    R.save_reference("noisy", noisy, {}, folder=tmp_path)
+    R.check_run("noisy", noisy, {}, folder=tmp_path, label="1 − reward")
+    ax = plt.gcf().axes[0]
+    assert ax.get_ylabel() == "1 − reward" and "normal" in ax.get_title()
+    reference = R.load_reference("noisy", tmp_path)
+    n_last = sum(s >= 0.8 * reference["steps"][-1] for s in range(1, reference["steps"][-1] + 1))
+    lowest = min(r - R.band(reference, r, n_last) for r in reference["loss"])
+    assert ax.get_ylim()[0] <= lowest  # the whole band is in view
+    plt.close("all")
