@@ -195,9 +195,9 @@ def test(rest: list[str]) -> int:
         code = 0
     elif rest:
         code = pytest(python, rest, env)
-    else:  # the whole suite, one worker per core (whole files per worker, conftest.py's groups: a notebook's
-        workers, threads = suite_workers()  # cells run in order, and 12 after the 11 whose models it loads)
-        spread = ["-n", str(workers), "--dist", "loadgroup"] if workers > 1 else []
+    else:  # the whole suite, one worker per core (whole files per worker: a notebook's cells run in order)
+        workers, threads = suite_workers()
+        spread = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
         code = pytest(python, spread, {**env, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))})
     if rest and not dtype:
         return code

@@ -74,22 +74,38 @@ def forget_gguf(model) -> None:
             del base.config.quantization_config
 
 
+def building(folder: Path) -> Path:
+    """Return an empty folder beside ``folder``, this process's own, to write a run into before ``_swap_in``."""
+    tmp = folder.with_name(f"{folder.name}.part{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
 def _swap_in(tmp: Path, folder: Path) -> None:
-    """Replace ``folder`` by the finished ``tmp``: an interrupted save never leaves half a run behind."""
-    old = folder.with_name(folder.name + ".old")
+    """Replace ``folder`` by the finished ``tmp``: an interrupted save never leaves half a run behind.
+
+    Two processes saving the same run at once (two notebooks in two test workers) each move the
+    folder aside and put theirs in place; the last one to do so wins, and neither fails.
+    """
+    old = folder.with_name(f"{folder.name}.old{os.getpid()}")
+    for _ in range(10):
+        shutil.rmtree(old, ignore_errors=True)
+        try:
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+            break
+        except OSError:  # the other process moved or placed the folder between our two steps: again
+            continue
     shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def save_run(model, tokenizer, folder: str | Path, info: dict, training_state: dict | None = None) -> Path:
     """Save a run (model or adapter, tokenizer, run.json, training state) to ``folder``; return it."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(folder.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = building(folder)
     forget_gguf(model)
     if hasattr(model, "peft_config"):
         model.save_pretrained(tmp, save_embedding_layers=False)  # only the adapter (and trained token rows)

@@ -26,7 +26,7 @@ from helpers.models.lora import add_lora
 
 from . import preference as P
 from . import reward as R
-from .runs import RUN_INFO, _swap_in, base_name, load_run_files, save_run
+from .runs import RUN_INFO, _swap_in, base_name, building, load_run_files, save_run
 
 SFT_RUN = "11_sft"
 REWARD_RUN = "11_reward_model"
@@ -76,8 +76,7 @@ def save_reward_model(reward_model: R.RewardModel, settings: dict, answers: dict
     """Save the reward head (not the frozen LM) as the run ``11_reward_model``, with notebook 11's held-out
     answers by stage (``answers``: {"SFT": [...], "DPO": [...], ...}) for notebook 12's table."""
     folder = Path(checkpoint_dir) / REWARD_RUN
-    tmp = folder.with_name(folder.name + ".part")
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp = building(folder)
     head = {k: v for k, v in reward_model.state_dict().items() if not k.startswith("lm.")}
     torch.save(head, tmp / REWARD_HEAD)
     info = {"base_model": base_name(reward_model.lm), "method": "reward head", "settings": dict(settings),
@@ -112,12 +111,15 @@ def load_stages(settings: dict, checkpoint_dir: str | Path = "checkpoint", progr
     checkpoint_dir = Path(checkpoint_dir)
     settings = dict(settings)
     sft, head = checkpoint_dir / SFT_RUN, checkpoint_dir / REWARD_RUN
-    if _saved_settings(sft) == settings and _saved_settings(head) == settings:
-        model, tokenizer, _ = load_run_files(sft, trainable=False)
-        reward_model = R.RewardModel(load_pretrained(base_name(model))[0])
-        reward_model.load_state_dict(torch.load(head / REWARD_HEAD, map_location="cpu"), strict=False)
-        answers = json.loads((head / RUN_INFO).read_text(encoding="utf-8"))["answers"]
-        return Stages(model.merge_and_unload().eval(), tokenizer, reward_model, answers)
+    try:
+        if _saved_settings(sft) == settings and _saved_settings(head) == settings:
+            model, tokenizer, _ = load_run_files(sft, trainable=False)
+            reward_model = R.RewardModel(load_pretrained(base_name(model))[0])
+            reward_model.load_state_dict(torch.load(head / REWARD_HEAD, map_location="cpu"), strict=False)
+            answers = json.loads((head / RUN_INFO).read_text(encoding="utf-8"))["answers"]
+            return Stages(model.merge_and_unload().eval(), tokenizer, reward_model, answers)
+    except (OSError, ValueError, KeyError, RuntimeError):  # a run half-written by another process right now
+        pass
     start = time.perf_counter()
     print("notebook 11's SFT and reward models are not saved with these settings: rebuilding them as it does")
     model, tokenizer = load_pretrained()

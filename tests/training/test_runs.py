@@ -140,3 +140,28 @@ def test_outside_colab_without_a_drive_folder_says_what_to_do(tiny_folder, texts
     assert copy_run_from_drive("r", tmp_path) is None
     out = capsys.readouterr().out
     assert out.startswith("Not in Colab") and out.count("\n") == 1 and "drive_dir=" in out
+
+
+def _save_many(folder, tag, times):
+    from helpers.training.runs import _swap_in, building
+
+    for i in range(times):
+        tmp = building(folder)
+        (tmp / "a.txt").write_text(f"{tag}{i}")
+        (tmp / "b.txt").write_text(f"{tag}{i}")
+        _swap_in(tmp, folder)
+
+
+def test_two_processes_saving_one_run_at_once_leave_one_whole_run(tmp_path):
+    import multiprocessing
+
+    folder = tmp_path / "run"
+    workers = [multiprocessing.get_context("fork").Process(target=_save_many, args=(folder, tag, 30)) for tag in "xy"]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert all(w.exitcode == 0 for w in workers)
+    a, b = (folder / "a.txt").read_text(), (folder / "b.txt").read_text()
+    assert a == b and a in ("x29", "y29")  # one save, whole: never half of each
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no .part or .old folder left behind
