@@ -98,6 +98,8 @@ def _swap_in(tmp: Path, folder: Path) -> None:
             break
         except OSError:  # the other process moved or placed the folder between our two steps: again
             continue
+    else:
+        raise OSError(f"could not place the run in {folder.as_posix()}: another process kept replacing it; save again")
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
