@@ -25,7 +25,10 @@ def _formatted(value, digits: int) -> str:
 
 
 def record(name: str, value, unit: str = "", digits: int = 3):
-    """Show ``name = value unit`` as a key figure of this notebook and return ``value``."""
+    """Show ``name = value unit`` as a key figure of this notebook.
+
+    Returns nothing, so a cell that ends with ``record(...)`` shows the figure's line and no stray value.
+    """
     if not name.replace("_", "").isalnum():
         raise ValueError(f"figure name {name!r}: use letters, digits and underscores, e.g. 'val_loss'")
     value = value.item() if hasattr(value, "item") else value
@@ -41,7 +44,6 @@ def record(name: str, value, unit: str = "", digits: int = 3):
         display({"text/plain": text, FIGURE_MIME: payload}, raw=True)
     else:
         print(text)
-    return value
 
 
 def figures_of(notebook: dict) -> dict[str, dict]:

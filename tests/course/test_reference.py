@@ -78,8 +78,9 @@ def test_quick_mode_never_writes_the_reference(char_ids, tmp_path, monkeypatch):
     assert (tmp_path / "tiny.json").exists()
 
 
-def test_record_prints_a_key_figure_and_returns_the_value(capsys):
-    assert record("val_loss", torch.tensor(1.23456), "nats") == pytest.approx(1.23456)
+def test_record_prints_a_key_figure_and_returns_nothing(capsys):
+    # nothing returned: a cell ending with record(...) shows no stray value under the figure's line
+    assert record("val_loss", torch.tensor(1.23456), "nats") is None
     assert capsys.readouterr().out.strip() == "key figure · val_loss = 1.235 nats"
     with pytest.raises(ValueError, match="use letters, digits and underscores"):
         record("val loss!", 1.0)
