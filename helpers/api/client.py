@@ -22,7 +22,10 @@ from helpers.generation.sampling import trim_at_stop
 from .local_server import LOCAL_MODEL, ApiError, LocalServer
 
 OPENAI_CHAT_MODEL = "gpt-4o-mini"
-OPENAI_COMPLETION_MODEL = "gpt-3.5-turbo-instruct"  # OpenAI's completions endpoint serves only this family
+# OpenAI's completions endpoint serves this Instruct model (tuned to follow instructions) and two base models,
+# davinci-002 and babbage-002, trained only to predict the next token as GPT-3 was: name one of those as
+# `model=` for the faithful stand-in for GPT-3's few-shot prompting
+OPENAI_COMPLETION_MODEL = "gpt-3.5-turbo-instruct"
 HF_ROUTER_URL = "https://router.huggingface.co/v1"
 HF_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 LOCAL_CONTEXT = 8192  # SmolLM2's max_position_embeddings
@@ -101,7 +104,10 @@ def _backend(client) -> str:
 
 
 def completion_model(client, model: str) -> str | None:
-    """Return the model name to send to ``client.completions.create``, or None where there is no such endpoint."""
+    """Return the model name to send to ``client.completions.create``, or None where there is no such endpoint.
+
+    On OpenAI that is an Instruct model; its base models (davinci-002, babbage-002) take the same call.
+    """
     backend = _backend(client)
     if backend == "hf":
         return None  # the router offers only chat completions
