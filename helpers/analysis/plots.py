@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -66,14 +67,26 @@ def plot_losses(history: Mapping[str, Sequence[float]], steps: Mapping[str, Sequ
     return ax
 
 
-def plot_distribution(probs, labels: Sequence[str], title: str = "", top: int = 20, ax=None):
-    """Draw a bar chart of the ``top`` largest probabilities with their labels; return the axes."""
+def plot_distribution(probs, labels: Sequence[str], title: str = "", top: int = 20, ax=None,
+                      min_prob: float = 0.005, kept=None, xlabel: str = "next token, most likely first"):
+    """Draw a bar chart of the ``top`` largest probabilities with their labels; return the axes.
+
+    Tokens below ``min_prob`` are left out (their bars would not show, and their labels would crowd
+    the axis); the most likely one always stays. ``kept``, a boolean mask over the vocabulary (what a
+    filter such as top-p keeps), draws the kept tokens in colour and the others in gray, with a legend.
+    """
     p = _to_numpy(probs).ravel()
-    order = np.argsort(-p)[:top]
+    order = [int(i) for i in np.argsort(-p, kind="stable")[:top] if p[i] >= min_prob] or [int(np.argmax(p))]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3))
-    ax.bar(range(len(order)), p[order])
+    colors = "C0"
+    if kept is not None:
+        kept = _to_numpy(kept).ravel().astype(bool)
+        colors = ["C0" if kept[i] else "lightgray" for i in order]
+    ax.bar(range(len(order)), p[order], color=colors)
     ax.set_xticks(range(len(order)), [labels[i] for i in order], rotation=90, fontsize=8)
-    ax.set_ylabel("probability")
-    ax.set_title(title)
+    ax.set(xlabel=xlabel, ylabel="probability", title=title)
+    if kept is not None:
+        ax.legend(handles=[Patch(color="C0", label="kept"), Patch(color="lightgray", label="dropped")],
+                  loc="upper right", fontsize=8)
     return ax
