@@ -88,6 +88,20 @@ def best_pair(counts: Counter) -> tuple[int, int]:
     return max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
 
 
+def encode_chunk(chunk: str, merges: dict[tuple[int, int], int]) -> list[int]:
+    """Return the ids of one chunk: merge the pair learned earliest (lowest new id) first, until none is left.
+
+    ``merges`` maps (left id, right id) to the new id, as training learned them: notebook 03's ``encode_chunk``.
+    """
+    ids = list(chunk.encode("utf-8"))
+    while len(ids) >= 2:
+        pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
+        if pair not in merges:
+            break  # no pair left that training merged
+        ids = merge(ids, pair, merges[pair])
+    return ids
+
+
 class BPETokenizer:
     """Byte-level BPE: ``train(text, vocab_size)`` learns merges, then ``encode`` / ``decode``."""
 
@@ -175,16 +189,9 @@ class BPETokenizer:
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         """Return the ids of one chunk: apply merges in training order (lowest new id first)."""
-        if chunk in self._cache:
-            return self._cache[chunk]
-        ids = list(chunk.encode("utf-8"))
-        while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: self.merges.get(p, float("inf")))
-            if pair not in self.merges:
-                break  # no pair left that training merged
-            ids = merge(ids, pair, self.merges[pair])
-        self._cache[chunk] = ids
-        return ids
+        if chunk not in self._cache:
+            self._cache[chunk] = encode_chunk(chunk, self.merges)
+        return self._cache[chunk]
 
     def encode(self, text: str, allow_special: bool = True) -> list[int]:
         """Return the token ids of ``text``; with allow_special=False a literal "<|endoftext|>" is plain text."""
@@ -229,14 +236,6 @@ def most_frequent_byte_pair(text: str) -> bytes:
     if not counts:
         raise ValueError(f"{text!r} has fewer than 2 UTF-8 bytes: there is no pair to count")
     return bytes(best_pair(counts))
-
-
-def apply_merges(word: str, merges) -> list[bytes]:
-    """Return the pieces of ``word`` after applying ``merges`` ((left, right) bytes pairs) in the order given."""
-    pieces = [bytes([b]) for b in word.encode("utf-8")]
-    for left, right in merges:
-        pieces = merge(pieces, (left, right), left + right)  # merge compares items, bytes as well as ids
-    return pieces
 
 
 def pack_documents(docs: Iterable[str], encode, eot_id: int) -> list[int]:

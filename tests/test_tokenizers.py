@@ -234,19 +234,21 @@ def most_frequent_pair(text):
     return bytes([a, b])
 
 
-def apply_merges(word, merges):
-    pieces = [bytes([b]) for b in word.encode("utf-8")]
-    for left, right in merges:
-        out, i = [], 0
-        while i < len(pieces):
-            if i + 1 < len(pieces) and pieces[i] == left and pieces[i + 1] == right:
-                out.append(left + right)
-                i += 2
-            else:
-                out.append(pieces[i])
-                i += 1
-        pieces = out
-    return pieces
+def encode_chunk(chunk, merges):
+    ids = list(chunk.encode("utf-8"))
+    while len(ids) >= 2:
+        pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
+        if pair not in merges:
+            break
+        ids = merge(ids, pair, merges[pair])
+    return ids
+
+
+def encode_chunk_in_training_order(chunk, merges):  # every merge once, in order: the same ids, also right
+    ids = list(chunk.encode("utf-8"))
+    for pair, new_id in merges.items():
+        ids = merge(ids, pair, new_id)
+    return ids
 
 
 def pack_documents(docs, encode, eot_id):
@@ -307,36 +309,41 @@ def most_frequent_pair_of_characters(text):  # counts characters, not bytes
     return (a + b).encode("utf-8")[:2]
 
 
-def apply_merges_wrong_order(word, merges):
-    return apply_merges(word, list(reversed(merges)))
+def encode_leftmost_first(chunk, merges):  # the first learned pair from the left, not the earliest learned
+    ids = list(chunk.encode("utf-8"))
+    while pairs := [p for p in zip(ids, ids[1:]) if p in merges]:
+        ids = merge(ids, pairs[0], merges[pairs[0]])
+    return ids
 
 
-def apply_merges_overlapping(word, merges):  # after a merge goes on at i + 1: bytes are used twice
-    pieces = [bytes([b]) for b in word.encode("utf-8")]
-    for left, right in merges:
-        out = []
-        for i, piece in enumerate(pieces):
-            if i + 1 < len(pieces) and piece == left and pieces[i + 1] == right:
-                out.append(left + right)
-            elif not (i > 0 and pieces[i - 1] == left and piece == right):
-                out.append(piece)
-        pieces = out
-    return pieces
+def encode_latest_first(chunk, merges):
+    ids = list(chunk.encode("utf-8"))
+    while pairs := [p for p in zip(ids, ids[1:]) if p in merges]:
+        pair = max(pairs, key=merges.get)
+        ids = merge(ids, pair, merges[pair])
+    return ids
 
 
-def apply_merges_right_to_left(word, merges):  # "aaa" -> [a, aa]
-    pieces = [bytes([b]) for b in word.encode("utf-8")]
-    for left, right in merges:
-        out, i = [], len(pieces) - 1
-        while i >= 0:
-            if i > 0 and pieces[i - 1] == left and pieces[i] == right:
-                out.insert(0, left + right)
-                i -= 2
-            else:
-                out.insert(0, pieces[i])
-                i -= 1
-        pieces = out
-    return pieces
+def encode_most_frequent_first(chunk, merges):  # the chunk's own counts decide, as in training
+    ids = list(chunk.encode("utf-8"))
+    while len(ids) >= 2 and (pair := best_pair(pair_counts(ids))) in merges:
+        ids = merge(ids, pair, merges[pair])
+    return ids
+
+
+def encode_one_merge(chunk, merges):  # stops after the first merge
+    ids = list(chunk.encode("utf-8"))
+    pairs = [p for p in zip(ids, ids[1:]) if p in merges]
+    return merge(ids, min(pairs, key=merges.get), merges[min(pairs, key=merges.get)]) if pairs else ids
+
+
+WRONG_ENCODE_CHUNK = {
+    "not the leftmost": encode_leftmost_first,
+    "not from how often": encode_most_frequent_first,
+    "not the latest": encode_latest_first,
+    "keep merging": encode_one_merge,
+    "list of ints": lambda chunk, merges: [bytes([b]) for b in chunk.encode("utf-8")],
+}
 
 
 def pack_documents_with_text(docs, encode, eot_id):
@@ -368,12 +375,10 @@ WRONG_TRAIN_BPE = {
     (checks.check_train_bpe, lambda text, n_merges: None, train_bpe_with(), list(WRONG_TRAIN_BPE.values())),
     (checks.check_most_frequent_pair, lambda text: None, most_frequent_pair,
      [most_frequent_pair_no_tiebreak, most_frequent_pair_of_characters, lambda text: text[:2]]),
-    (checks.check_apply_merges, lambda word, merges: None, apply_merges,
-     [apply_merges_wrong_order, lambda word, merges: list(word.encode("utf-8")), apply_merges_overlapping,
-      apply_merges_right_to_left]),
+    (checks.check_encode_chunk, lambda chunk, merges: None, encode_chunk, list(WRONG_ENCODE_CHUNK.values())),
     (checks.check_pack_documents, lambda docs, encode, eot_id: None, pack_documents,
      [pack_documents_with_text, pack_documents_between_only, pack_documents_before_each]),
-], ids=["train_bpe", "most_frequent_pair", "apply_merges", "pack_documents"])
+], ids=["train_bpe", "most_frequent_pair", "encode_chunk", "pack_documents"])
 def test_checkers(capsys, check, stub, solution, wrongs):
     assert_checker_behaves(check, stub, solution, wrongs, capsys)
 
@@ -384,9 +389,15 @@ def test_train_bpe_hints(capsys, words):
         checks.check_train_bpe(WRONG_TRAIN_BPE[words])
 
 
-def test_apply_merges_overlap_hint(capsys):
-    with rejects(capsys, "used twice"):
-        checks.check_apply_merges(apply_merges_overlapping)
+@pytest.mark.parametrize("words", list(WRONG_ENCODE_CHUNK))
+def test_encode_chunk_hints(capsys, words):
+    with rejects(capsys, words):
+        checks.check_encode_chunk(WRONG_ENCODE_CHUNK[words])
+
+
+def test_encode_chunk_in_training_order_passes(capsys):
+    """Applying every merge once, in training order, gives the same ids (notebook 03, section 2 says why)."""
+    assert checks.check_encode_chunk(encode_chunk_in_training_order) is encode_chunk_in_training_order
 
 
 @pytest.mark.download
@@ -401,7 +412,7 @@ def test_fallbacks_are_the_course_implementations(text):
         assert tokenizer.most_frequent_byte_pair(s) == most_frequent_pair(s)
     with pytest.raises(ValueError, match="fewer than 2"):
         tokenizer.most_frequent_byte_pair("a")
-    merges = [(b"a", b"n"), (b"an", b"a"), (b"a", b"a")]
-    for word in ["banana", "aaaa", "灯台"]:
-        assert tokenizer.apply_merges(word, merges) == apply_merges(word, merges)
+    merges = tokenizer.train_merges(text[:5000], 30)
+    for chunk in [" thee", " summer", "aaaa", "灯台", ""]:
+        assert tokenizer.encode_chunk(chunk, merges) == encode_chunk(chunk, merges)
     assert tokenizer.pack_documents(["ab", ""], lambda s: list(s.encode()), 9) == [97, 98, 9, 9]

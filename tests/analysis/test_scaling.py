@@ -172,7 +172,7 @@ FIT_WRONGS = {
     "slope as alpha": (lambda n, L: (np.polyfit(np.log(n), np.log(L), 1)[0], fit_solution(n, L)[1]), "MINUS the slope"),
     "n_c = exp(intercept)": (lambda n, L: (fit_solution(n, L)[0],
                                            float(np.exp(np.polyfit(np.log(n), np.log(L), 1)[1]))),
-                             "n_c=exp\\(intercept\\)"),
+                             "n_c = exp\\(intercept\\)"),
     "mixed log bases": (lambda n, L: (fit_solution(n, L)[0],
                                       10 ** (np.polyfit(np.log(n), np.log(L), 1)[1] / fit_solution(n, L)[0])),
                         "same log base"),

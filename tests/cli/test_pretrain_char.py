@@ -172,7 +172,7 @@ SCHEDULE_WRONGS = {
     "decay over all steps": (lambda s, n, lr, m, w: lr * (s + 1) / w if s < w
                              else m + 0.5 * (1 + math.cos(math.pi * min(1, s / n))) * (lr - m), "decay starts after"),
     "linear decay": (lambda s, n, lr, m, w: lr * (s + 1) / w if s < w
-                     else lr - (lr - m) * min(1.0, (s - w) / (n - w)), "min_lr \\+ ½"),
+                     else lr - (lr - m) * min(1.0, (s - w) / (n - w)), "cosine's two ends"),
 }
 
 
@@ -218,7 +218,7 @@ def step_in_order(*order):
 
 
 STEP_WRONGS = {
-    "no zero_grad": (step_in_order("lr", "forward", "backward", "clip", "step"), "zero_grad\\(\\) before"),
+    "no zero_grad": (step_in_order("lr", "forward", "backward", "clip", "step"), "zero the gradients before"),
     "clip before backward": (step_in_order("lr", "forward", "zero_grad", "clip", "backward", "step"), "not clipped"),
     "no clipping": (step_in_order("lr", "forward", "zero_grad", "backward", "step"), "not clipped"),
     "zero_grad between backward and step": (step_in_order("lr", "forward", "backward", "clip", "zero_grad", "step"),

@@ -4,7 +4,7 @@ Every checker takes the learner's answer (usually a function), tries it on small
 one of three lines, never raising, so that "Run all" always reaches the end of the notebook:
 
     ✓ what is right                                   the answer passed; the checker returns it
-    … not done yet: a hint. Continuing with helpers.X   the stub still returns None (or raises
+    … not done yet: a nudge. Continuing with helpers.X  the stub still returns None (or raises
                                                       NotImplementedError); the checker returns
                                                       the course's own implementation
     ✗ what is wrong, and a hint. Continuing with ...   the answer failed a check; same fallback
@@ -12,6 +12,10 @@ one of three lines, never raising, so that "Run all" always reaches the end of t
 The notebook then goes on with whatever the checker returned, e.g.
 
     attention = checks.check_attention(attention)   # yours if it passed, else helpers.models.attention's
+
+The "not done yet" line only nudges: it says what to look at (a quantity, a shape, an earlier cell),
+never the answer; the notebook's collapsed Hint and Solution blocks give the next steps. A ✗ line says
+what is wrong and what to check, without the solution's code.
 
 A checker body is written as plain assertions: ``not_done(got, hint)`` for a stub's None,
 ``assert condition, hint`` for a wrong answer and ``passed(message)`` at the end; ``@exercise``
@@ -60,6 +64,12 @@ def _learner_error(error: BaseException) -> str:
     return f"calling your code raised {type(error).__name__}: {error}{where}"
 
 
+def _sentence(text: str) -> str:
+    """Return ``text`` ending with one full stop, or with its own question mark."""
+    text = text.rstrip(".")
+    return text if text.endswith("?") else text + "."
+
+
 def exercise(fallback: str | None = None):
     """Decorate a checker body: print ✓ / not done yet / ✗ instead of raising; return what to use next.
 
@@ -74,11 +84,11 @@ def exercise(fallback: str | None = None):
                 body(answer, *args, **kwargs)
             except (NotDone, NotImplementedError) as stub:
                 hint = str(stub) if isinstance(stub, NotDone) else "your function raises NotImplementedError"
-                print(f"… not done yet: {hint.rstrip('.')}.{then}")
+                print(f"… not done yet: {_sentence(hint)}{then}")
             except AssertionError as wrong:
-                print(f"✗ {str(wrong).rstrip('.')}.{then}")
+                print(f"✗ {_sentence(str(wrong))}{then}")
             except Exception as error:  # the learner's code crashed: say where, keep the notebook going
-                print(f"✗ {_learner_error(error).rstrip('.')}.{then}")
+                print(f"✗ {_sentence(_learner_error(error))}{then}")
             else:
                 return answer
             return _resolve(fallback) if fallback else None

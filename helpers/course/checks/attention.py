@@ -21,16 +21,19 @@ def check_softmax(softmax_fn) -> None:
               50 * torch.randn(2, 3, 5, generator=g)]
     for x in inputs:
         got = softmax_fn(x.clone())
-        not_done(got, "subtract each row's max before exp, then divide by the row's sum")
+        not_done(got, "the naive_softmax cell above shows what exp does to scores near 1000; a softmax does not "
+                      "change when every score of a row moves by the same amount")
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
             f"expected a tensor of shape {tuple(x.shape)}, got {described(got)}"
         assert torch.isfinite(got).all(), \
-            "some weights are inf or NaN: exp(1000) overflows, so subtract the row's max first " \
-            "(x.max(dim=-1, keepdim=True).values)"
+            "some weights are inf or NaN: exp of a score near 1000 overflows; shift each row before exp so that " \
+            "its largest score becomes 0"
         assert torch.allclose(got.sum(-1), torch.ones(x.shape[:-1]), atol=1e-5), \
-            "rows must sum to 1: exponentiate, then divide by the sum over the last axis (dim=-1, keepdim=True)"
+            "the rows do not sum to 1: normalise over the last axis, and keep that axis (keepdim) so that the " \
+            "division goes row by row"
         assert torch.allclose(got, torch.softmax(x, dim=-1), atol=1e-6), \
-            "finite and summing to 1, but not the softmax: use exp(x - max) / sum(exp(x - max)) along the last axis"
+            "finite and summing to 1, but not the softmax: compare yours with torch.softmax on a short row, " \
+            "step by step"
     passed("softmax matches torch.softmax and stays finite for scores near 1000")
 
 
@@ -44,16 +47,17 @@ def check_attend_one(attend_fn) -> None:
     g = torch.Generator().manual_seed(2)
     q, K, V = torch.randn(8, generator=g), 2 * torch.randn(5, 8, generator=g), torch.randn(5, 3, generator=g)
     got = attend_fn(q, K, V)
-    not_done(got, "scores = K @ q / sqrt(D), weights = softmax(scores), output = weights @ V")
+    not_done(got, "start with the scores, one number per key: a tensor of shape (S,); the formula above "
+                  "says what happens to them next")
     assert isinstance(got, torch.Tensor) and got.shape == (3,), \
         f"expected a tensor of shape (3,) (one value-sized vector), got {described(got)}"
     scores = K @ q
     assert not _close(got, torch.softmax(scores, dim=0) @ V), "almost: divide the scores by sqrt(D), D = len(q)"
     assert not _close(got, torch.softmax(scores / 8, dim=0) @ V), "divide the scores by sqrt(D), not by D"
-    assert not _close(got, V.mean(0)), "that is the plain mean of V: weight the rows by softmax(scores)"
+    assert not _close(got, V.mean(0)), "that is the plain mean of V: each row of V should count with its key's weight"
     assert _close(got, torch.softmax(scores / math.sqrt(8), dim=0) @ V), \
-        "not the attention output: scores = K @ q / sqrt(D) (one per key), weights = softmax(scores), " \
-        "output = weights @ V"
+        "not the attention output: print each step's shape (scores and weights (S,), the weights summing to 1, " \
+        "the output (Dv,)) and check it against the formula"
     passed("one query's attention output is right")
 
 
@@ -83,7 +87,7 @@ def _attention_variants(q, k, v, mask):
                 torch.softmax(scaled, dim=-1),
             "fill the masked scores with float('-inf'), not 0: a score of 0 still gets weight":
                 torch.softmax(scaled.masked_fill(~mask, 0.0), dim=-1),
-            "the mask is inverted: True means 'may attend', so fill where it is False (scores.masked_fill(~mask, ...))":
+            "the mask is inverted: True means 'may attend', so the scores to fill are those where it is False":
                 torch.softmax(scaled.masked_fill(mask, float("-inf")), dim=-1),
             "mask the scores before the softmax (masking the weights afterwards leaves rows that do not sum to 1)":
                 torch.softmax(scaled, dim=-1) * mask,
@@ -116,8 +120,8 @@ def check_attention(attention_fn) -> None:
              ("a (T, S) mask that is not causal", q, k, v, general)]
     for name, q_, k_, v_, mask in cases:
         got = attention_fn(q_, k_, v_) if mask is None else attention_fn(q_, k_, v_, mask)
-        not_done(got, "scores = q @ k.transpose(-2, -1) / sqrt(D); masked_fill(~mask, -inf) if a mask is given; "
-                      "weights = softmax over the last axis; return (weights @ v, weights)")
+        not_done(got, "the same steps as attend_one, for all T queries at once: the scores now form a (..., T, S) "
+                      "matrix, one row per query")
         assert isinstance(got, tuple) and len(got) == 2, \
             f"with {name}: return two things, (output, weights); got {described(got)}"
         out, weights = got
@@ -125,17 +129,19 @@ def check_attention(attention_fn) -> None:
         S_ = k_.shape[-2]
         assert isinstance(weights, torch.Tensor) and weights.shape == want_w.shape, \
             f"with {name}: weights should be (..., T, S) = {tuple(want_w.shape)}, one row per query, " \
-            f"got {described(weights)}" + (": rows and columns are swapped (scores = q @ k.transpose(-2, -1))"
+            f"got {described(weights)}" + (": rows and columns are swapped: one row per query, one column per key"
                                           if getattr(weights, "shape", None) == want_w.transpose(-2, -1).shape
                                           and S_ != T else "")
         if not _close(weights, want_w):
             for hint, wrong in _attention_variants(q_, k_, v_, mask).items():
                 assert not _close(weights, wrong), f"with {name}: {hint}"
-            raise AssertionError(f"with {name}: the weights are not softmax(q @ k^T / sqrt(D)) over the keys; "
-                                 f"check each step on a small example")
+            raise AssertionError(f"with {name}: the weights differ from the course's; check each step on a small "
+                                 f"example (T = 2, S = 3)")
         assert isinstance(out, torch.Tensor) and out.shape == want_out.shape, \
             f"with {name}: the output should be (..., T, Dv) = {tuple(want_out.shape)}, got {described(out)}"
-        assert _close(out, want_out), f"with {name}: the weights are right but the output is not: return weights @ v"
+        assert _close(out, want_out), \
+            f"with {name}: the weights are right but the output is not: each query's output mixes the rows of v " \
+            f"with that query's weights"
     passed("attention matches helpers.models.attention.scaled_dot_product_attention, with and without masks")
 
 
@@ -146,7 +152,7 @@ def check_causal_mask(mask_fn) -> None:
 
     for T in (3, 6, 1):
         got = mask_fn(T)
-        not_done(got, "start from torch.ones(T, T, dtype=torch.bool) and keep the lower triangle")
+        not_done(got, "draw the mask for T = 3 on paper (row i is query i): which triangle of the grid is True?")
         assert isinstance(got, torch.Tensor) and got.shape == (T, T), \
             f"mask_fn({T}) should be a ({T}, {T}) tensor, got {described(got)}"
         assert got.dtype == torch.bool, \
@@ -199,8 +205,8 @@ def check_multi_head_attention(mha_class) -> None:
         with torch.no_grad():
             got = module(x) if mask is None else module(x, mask)
             want_out, want_w = reference(x, mask)
-        not_done(got, "q, k, v = self.in_proj(x).split(C, dim=-1); view each as (B, T, H, D) and transpose(1, 2); "
-                      "attend; transpose back, reshape to (B, T, C); self.out_proj")
+        not_done(got, "each head works on its own D = C // H channels; find the shape q, k and v must have for "
+                      "one call of attention to run every head at once")
         assert isinstance(got, tuple) and len(got) == 2, \
             f"with {name}: forward should return (output, weights), got {described(got)}"
         out, weights = got
@@ -219,8 +225,8 @@ def check_multi_head_attention(mha_class) -> None:
             assert not _close(weights, torch.softmax(scores_c, dim=-1)), \
                 f"with {name}: divide the scores by sqrt(D), D = d_model // n_heads the head size, not sqrt(d_model)"
             assert not _close(weights, scaled_dot_product_attention(*wrong_split, mask)[1]), \
-                f"with {name}: the heads are split wrongly: view (B, T, C) as (B, T, H, D), then transpose(1, 2) " \
-                f"to (B, H, T, D); reshaping straight to (B, H, T, D) mixes positions and channels"
+                f"with {name}: the heads are split wrongly: reshaping (B, T, C) straight to (B, H, T, D) mixes " \
+                f"positions and channels; split the channel axis into heads first, then move the head axis"
             assert not (mask is not None and _close(weights, scaled_dot_product_attention(qh, kh, vh)[1])), \
                 f"with {name}: pass the mask on to the attention"
             raise AssertionError(f"with {name}: the weights differ from the course's; check the split into heads "

@@ -46,8 +46,8 @@ def check_top_p(top_p_fn) -> None:
                                                                            "random rows")]
     for logits, p, why in cases:
         got = top_p_fn(logits.clone(), p)
-        if not_done(got, "sort the logits (descending), softmax, cumulative sum; drop a token when the mass "
-                         "before it already reaches p; scatter the mask back to vocabulary order"):
+        if not_done(got, "work the statement's row by hand first (probabilities 0.5, 0.3, 0.15, 0.05, p = 0.75): "
+                         "which tokens stay, and what decides where the cut falls?"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == logits.shape, \
             f"expected a tensor of shape {tuple(logits.shape)}, got {described(got)}"
@@ -87,7 +87,8 @@ def check_min_p(min_p_fn) -> None:
     logits = torch.cat([3 * torch.randn(3, 30, generator=g), torch.zeros(1, 30)])  # the last row: all tied
     for min_p in (0.05, 0.2, 0.6):
         got = min_p_fn(logits.clone(), min_p)
-        if not_done(got, "probs = softmax(logits); drop (set to -inf) tokens with probs < min_p * probs.max(-1)"):
+        if not_done(got, "the cut-off is a probability: for a row whose top token has probability 0.6, which "
+                         "tokens does min_p = 0.1 keep?"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == logits.shape, \
             f"expected a tensor of shape {tuple(logits.shape)}, got {described(got)}"
@@ -102,7 +103,7 @@ def check_min_p(min_p_fn) -> None:
         assert not torch.equal(torch.isinf(got), logits < min_p * logits.amax(-1, keepdim=True)), \
             f"min_p={min_p}: compare probabilities (softmax of the logits), not the logits themselves"
         _same_tokens_kept(got, want, f"min_p={min_p}", "min-p",
-                          "keep exactly those with probs >= min_p * probs.max(-1, keepdim=True)")
+                          "keep exactly the tokens whose probability reaches min_p times the row's largest")
     passed("min_p matches transformers' MinPLogitsWarper")
 
 
@@ -117,7 +118,8 @@ def check_repetition_penalty(penalty_fn) -> None:
     ids = torch.tensor([[1, 3, 3, 7, 1], [0, 5, 11, 5, 5]])  # repeats: a token is penalised once, however often it came
     for penalty in (1.5, 1.2):
         got = penalty_fn(logits.clone(), ids.clone(), penalty)
-        if not_done(got, "for each token in ids: divide its logit by penalty if > 0, multiply it if < 0"):
+        if not_done(got, "which logits change? only those of the tokens in ids, each once; the sign rule of the "
+                         "statement says how"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == logits.shape, \
             f"expected a tensor of shape {tuple(logits.shape)}, got {described(got)}"
@@ -129,8 +131,8 @@ def check_repetition_penalty(penalty_fn) -> None:
             "a token that is not in ids must keep its logit: penalise only the tokens already generated"
         assert not torch.allclose(got[seen], logits[seen] / penalty, atol=1e-6), \
             "dividing a negative logit by the penalty raises it (-2 / 1.5 = -1.33): multiply negative logits instead"
-        raise AssertionError("penalise each token of ids once (not once per occurrence): "
-                             "where(logit > 0, logit / penalty, logit * penalty)")
+        raise AssertionError("penalise each token of ids once (not once per occurrence), with the statement's "
+                             "sign rule")
     passed("repetition_penalty matches transformers' RepetitionPenaltyLogitsProcessor")
 
 
@@ -145,7 +147,8 @@ def check_kv_cache_bytes(bytes_fn) -> None:
                                                    (2, 24, 9, 3, torch.bfloat16)):
         bytes_per_value = torch.finfo(dtype).bits // 8
         got = bytes_fn(n_layer, n_embd, seq_len, batch, bytes_per_value)
-        if not_done(got, "every layer keeps a key and a value vector of n_embd numbers per token of every sequence"):
+        if not_done(got, "count the numbers the cache holds, then their bytes: what does one layer keep for one "
+                         "token of one sequence?"):
             return
         model = GPT(GPTConfig(vocab_size=11, block_size=seq_len, n_layer=n_layer, n_head=2, n_embd=n_embd)).to(dtype)
         cache = model.new_cache()
@@ -198,7 +201,7 @@ def check_attention_with_cache(attn_fn) -> None:
     mistakes = {"scale": (dict(scale=False), "divide the scores by sqrt(head size), k.size(-1)"),
                 "mask": (dict(masked=False), "mask the keys of later positions: a new token must not see the future"),
                 "offset": (dict(offset=False), "the new tokens sit at positions past..past+T-1: new token i sees "
-                                               "keys 0..past+i, so the mask is tril(diagonal=past), not tril()"),
+                                               "keys 0..past+i, so the causal mask must be shifted by past"),
                 "softmax": (dict(softmax_dim=-2), "the softmax runs over the keys, the last dimension of the scores"),
                 "cache": (dict(use_cache=False), "append the new keys and values to the cache (cache.append) "
                                                  "and attend over everything it returns")}
@@ -207,8 +210,8 @@ def check_attention_with_cache(attn_fn) -> None:
         for start, end, what in pieces:
             before = copy.deepcopy(mine)
             got = attn_fn(attn, x[:, start:end], mine)
-            if not_done(got, "q, k, v from attn.c_attn(x); k, v = cache.append(k, v); scores q @ k^T / sqrt(D) with "
-                             "the causal mask shifted by the cached length; softmax; @ v; attn.c_proj"):
+            if not_done(got, "start from notebook 01's multi-head attention for the new tokens alone; then ask "
+                             "which keys each new token may see once the cache holds past tokens"):
                 return
             want = attn(x[:, start:end], ref)  # helpers.models.gpt's CausalSelfAttention with its own LayerCache
             assert isinstance(got, torch.Tensor) and got.shape == want.shape, \

@@ -12,8 +12,8 @@ def check_few_shot_messages(messages_fn) -> None:
              ("Label the sentiment.", [("great film", "positive")], "dull plot")]
     for description, examples, query in cases:
         got = messages_fn(description, list(examples), query)
-        if not_done(got, 'start with {"role": "system", "content": description}, add a user and an assistant turn '
-                         'per example, end with the query as a user turn'):
+        if not_done(got, "the chat cell above builds a conversation: what does one message look like there, and "
+                         "in which order do the system, example and query turns come here?"):
             return
         want = [{"role": "system", "content": description}]
         for x, y in examples:
@@ -41,8 +41,9 @@ def check_parse_label(parse_fn) -> None:
     for reply, want in cases:
         got = parse_fn(reply, labels)
         if got is None and want is not None:
-            if not_done(parse_fn(" positive", labels), "lower-case the reply, split it into words without "
-                                                       "punctuation, return the first word that is a label"):
+            if not_done(parse_fn(" positive", labels), "try the statement's replies, such as 'Positive.' "
+                                                       "and 'The sentiment is negative.': what has to go before a "
+                                                       "word can equal a label?"):
                 return
         assert not (want is None and got == ""), \
             f"parse_label({reply!r}) gave '': return None when no word is a label, so that a caller can test `is None`"

@@ -11,7 +11,7 @@ def check_lora_parameter_count(count_fn) -> None:
              ([(768, 768)] * 4 * 12, 16, 1_179_648), ([(10, 2), (3, 7)], 4, 88)]
     for shapes, r, want in cases:
         got = count_fn(list(shapes), r)
-        if not_done(got, "A is (r × in) and B is (out × r): add r·(in + out) for every adapted matrix"):
+        if not_done(got, "take one (out, in) matrix first: how many entries do its A and B have?"):
             return
         where = f"{len(shapes)} matrices, r={r}"
         assert isinstance(got, int) or float(got).is_integer(), f"{where}: give a whole number, got {got!r}"
@@ -23,7 +23,8 @@ def check_lora_parameter_count(count_fn) -> None:
             f"{where}: A·B is never stored: count A (r × in) and B (out × r)"
         assert got != sum(r * max(o, i) * 2 for o, i in shapes) and got != sum(2 * r * i for _, i in shapes), \
             f"{where}: A has r·in entries and B has out·r: use each matrix's own in and out"
-        raise AssertionError(f"{where}: expected {want:,}, got {got:,}: sum r·(in + out) over the matrices")
+        raise AssertionError(f"{where}: expected {want:,}, got {got:,}: count A and B of each matrix with its own "
+                             f"in and out, and add over all the matrices")
     passed("r·(in + out) per matrix: SmolLM2's q/v adapters at r=8 have 460,800 parameters")
 
 
@@ -37,7 +38,7 @@ def check_merge_lora(merge_fn) -> None:
         W, A, B = (torch.randn(out_dim, in_dim, generator=g), torch.randn(r, in_dim, generator=g),
                    torch.randn(out_dim, r, generator=g))
         got = merge_fn(W.clone(), A.clone(), B.clone(), alpha)
-        if not_done(got, "W + (alpha / r) * (B @ A), with r = A.shape[0]"):
+        if not_done(got, "write the adapted layer's output as one matrix times x: which matrix is it?"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == W.shape, \
             f"expected a tensor of W's shape {tuple(W.shape)}, got {described(got)}"
@@ -47,7 +48,8 @@ def check_merge_lora(merge_fn) -> None:
         assert not torch.allclose(got, W + B @ A, atol=1e-5), f"r={r}, alpha={alpha}: scale B·A by alpha / r"
         assert not torch.allclose(got, (alpha / r) * (B @ A), atol=1e-5), "add the change to W: W stays, B·A is added"
         assert not torch.allclose(got, W + r / alpha * (B @ A), atol=1e-5), "the scale is alpha / r, not r / alpha"
-        raise AssertionError(f"r={r}, alpha={alpha}: expected W + (alpha / r)·B·A (B is out × r, A is r × in)")
+        raise AssertionError(f"r={r}, alpha={alpha}: expected the statement's W' (B is out × r, A is r × in, and "
+                             f"r is read from their shapes)")
     passed("merged: W + (alpha / r)·B·A, one matrix again, no extra cost when generating")
 
 
@@ -72,9 +74,8 @@ def check_lora_linear(lora_class) -> None:
         except RuntimeError:
             _check_shapes(layer, where, r, in_dim, out_dim)
             raise
-        if not_done(out, "keep the Linear as self.base (frozen), self.A = nn.Parameter (r × in, random), "
-                         "self.B = nn.Parameter (out × r, zeros), self.scale = alpha / r; "
-                         "forward: base(x) + scale · (x Aᵀ) Bᵀ"):
+        if not_done(out, "start with __init__: the statement lists what it keeps (the frozen base, A and B with "
+                         "their shapes and starting values); forward comes last"):
             return
         A, B = _check_shapes(layer, where, r, in_dim, out_dim)
         trained = {id(p) for p in layer.parameters() if p.requires_grad}
@@ -101,8 +102,8 @@ def check_lora_linear(lora_class) -> None:
                     f"{where}: the scale is alpha / r, not r / alpha"
                 assert not torch.allclose(got, alpha / r * change, atol=1e-4), \
                     f"{where}: add the change to the frozen layer's output base(x)"
-                raise AssertionError(f"{where}: the output differs from peft's LoRA layer: "
-                                     f"base(x) + (alpha / r)·(x Aᵀ) Bᵀ")
+                raise AssertionError(f"{where}: the output differs from peft's LoRA layer: check forward against "
+                                     f"the statement, term by term")
         layer(x).sum().backward()
         assert A.grad is not None and B.grad is not None, f"{where}: no gradient reached A and B: use them in forward"
     passed("your LoRA layer computes what peft's does on the same weights: W·x + (alpha / r)·B·A·x, B = 0 at the start")

@@ -13,8 +13,8 @@ def check_make_document(make_fn) -> None:
              ("There are 206 bones", "number"), ("Just a title", None)]
     for text, label in cases:
         got = make_fn(text, label)
-        if not_done(got, 'start with "<|startoftext|>", then "[label] " when there is a label, the text, '
-                         '"<|endoftext|>"'):
+        if not_done(got, "write out by hand the document of one labelled and one unlabelled title from the "
+                         "statement's pattern: which part depends on the label?"):
             return
         want = make_document(text, label)
         assert isinstance(got, str), \
@@ -40,7 +40,8 @@ def check_jaccard(jaccard_fn) -> None:
              ("Trump signs the bill", "Senate passes the bill today"), ("good boye", "a heck of a grow")]
     for a, b in cases:
         got = jaccard_fn(a, b)
-        if not_done(got, "A, B = word_set(a), word_set(b); then len(A & B) / len(A | B)"):
+        if not_done(got, "titles.word_set turns a text into a set of words; which two set operations does "
+                         "|A ∩ B| / |A ∪ B| need?"):
             return
         want = jaccard(a, b)
         if abs(float(got) - want) < 1e-9:

@@ -14,16 +14,17 @@ def check_layer_norm(layer_norm_fn) -> None:
     x = 3 * torch.randn(2, 4, 8, generator=g) + 5
     weight, bias = torch.randn(8, generator=g), torch.randn(8, generator=g)
     got = layer_norm_fn(x, weight, bias, 1e-5)
-    not_done(got, "subtract the mean of the last axis, divide by sqrt(variance + eps), then * weight + bias")
+    not_done(got, "each vector of C numbers along the last axis is normalised on its own: which two statistics "
+                  "of those C numbers does that take?")
     assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
         f"expected a tensor of shape {tuple(x.shape)}, got {described(got)}"
     mean, var = x.mean(-1, keepdim=True), x.var(-1, keepdim=True, unbiased=True)
     assert not torch.allclose(got, (x - mean) / torch.sqrt(var + 1e-5) * weight + bias, atol=1e-5), \
-        "almost: use the biased variance (divide by C, not C - 1): x.var(-1, keepdim=True, unbiased=False)"
+        "almost: the variance here divides by C, not C - 1 (the biased variance; look at torch.var's arguments)"
     assert not torch.allclose(got, F.layer_norm(x, (8,), eps=1e-5), atol=1e-5), \
         "normalised, but not scaled and shifted: multiply by weight and add bias at the end"
     assert torch.allclose(got, F.layer_norm(x, (8,), weight, bias, 1e-5), atol=1e-5), \
-        "not LayerNorm: normalise each vector over its last axis (dim=-1, keepdim=True), then * weight + bias"
+        "not LayerNorm: compare yours with torch.nn.functional.layer_norm on a small x, step by step"
     passed("layer_norm matches torch.nn.functional.layer_norm")
 
 
@@ -43,9 +44,9 @@ def _block_variants(x, ln_1, attn, ln_2, mlp):
     return {
         "that is post-norm (the original Transformer's x = ln(x + sublayer(x))): here each sub-layer reads "
         "ln(x) and its result is added to x itself, which is never normalised": post_norm(),
-        "the attention's result replaces x: add it to the stream, x = x + attn(ln_1(x))":
+        "the attention's result replaces x: add it to the stream x instead":
             attn(ln_1(x)) + mlp(ln_2(attn(ln_1(x)))),
-        "the MLP's result replaces x: add it to the stream, x = x + mlp(ln_2(x))": mlp(ln_2(h)),
+        "the MLP's result replaces x: add it to the stream x instead": mlp(ln_2(h)),
         "add the sub-layers' results to x, not to its normalised copy: the stream itself is never normalised":
             normalised_residual(),
         "the MLP must read the stream after the attention added to it (not the block's input: that is a "
@@ -75,15 +76,16 @@ def check_block_forward(block_fn) -> None:
     x = 2 * torch.randn(2, 6, 8) + 1  # a stream that is far from normalised
     with torch.no_grad():
         got = block_fn(x.clone(), ln_1, attn, ln_2, mlp)
-        not_done(got, "each sub-layer reads a normalised copy of the stream (attn through ln_1, then mlp through ln_2) "
-                      "and adds its result to the stream")
+        not_done(got, "read the paragraph on the residual stream above: what does each sub-layer read, and where "
+                      "does its result go?")
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
             f"a block keeps the shape (B, T, C) = {tuple(x.shape)}; got {described(got)}"
         want = pre_norm_block(x, ln_1, attn, ln_2, mlp)
         if not torch.allclose(got, want, atol=1e-5):
             for hint, wrong in _block_variants(x, ln_1, attn, ln_2, mlp).items():
                 assert not torch.allclose(got, wrong, atol=1e-5), hint
-            raise AssertionError("not the pre-norm block: x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)); return x")
+            raise AssertionError("not the pre-norm block: each sub-layer reads its own LayerNorm of the stream, "
+                                 "and the stream itself gets the sub-layer's result added")
     passed("block_forward is GPT-2's pre-norm residual block")
 
 
@@ -109,7 +111,7 @@ def check_param_count(count_fn) -> None:
 
     for n_layer, n_embd, vocab, block in ((1, 8, 11, 5), (2, 16, 30, 7), (3, 24, 50, 13)):
         got = count_fn(n_layer, n_embd, vocab, block)
-        not_done(got, "add up embeddings, 12·C² weights + biases + 2 LayerNorms per block, and ln_f")
+        not_done(got, "count one block from the table above first, then what sits around the blocks")
         config = GPTConfig(vocab_size=vocab, block_size=block, n_layer=n_layer, n_head=1, n_embd=n_embd)
         want = GPT(config).num_params()
         shape = f"n_layer={n_layer}, n_embd={n_embd}, vocab_size={vocab}, block_size={block}"
@@ -128,7 +130,7 @@ def check_forward_flops(flops_fn) -> None:
 
     for n_layer, n_embd, vocab in ((1, 8, 11), (2, 16, 30), (3, 24, 50)):
         got = flops_fn(n_layer, n_embd, vocab)
-        not_done(got, "a Linear of an (in, out) weight does in·out multiply-adds per token, i.e. 2·in·out FLOPs")
+        not_done(got, "list the Linear layers one token goes through, with their weights' shapes")
         T = 4
         model = GPT(GPTConfig(vocab_size=vocab, block_size=T, n_layer=n_layer, n_head=1, n_embd=n_embd))
         with torch.no_grad(), FlopCounterMode(display=False) as counter:

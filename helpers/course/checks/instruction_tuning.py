@@ -35,8 +35,8 @@ def check_response_loss(loss_fn) -> None:
 
     logits, ids, mask = _sft_batch()
     got = loss_fn(logits.clone(), ids.clone(), mask.clone())
-    if not_done(got, "cross-entropy of logits[:, :-1] against ids[:, 1:], averaged over the positions where "
-                     "mask[:, 1:] is True"):
+    if not_done(got, "the logits at position t predict token t + 1: line the predictions up with their targets "
+                     "first, then decide which positions count"):
         return
     assert isinstance(got, torch.Tensor) and got.numel() == 1, \
         f"return one number (a scalar tensor), got {described(got)}"
@@ -52,7 +52,7 @@ def check_response_loss(loss_fn) -> None:
     assert not _close(got, (per_token * targets).sum()), \
         "that is the sum: divide by the number of response tokens to get the mean"
     assert not _close(got, (per_token * targets).mean()), \
-        "divide by the number of response tokens, mask[:, 1:].sum(), not by every position of the batch"
+        "divide by the number of response tokens, not by every position of the batch"
     assert not _close(got, ((per_token * targets).sum(1) / targets.sum(1)).mean()), \
         "one mean over all the batch's response tokens, not a mean per row first (rows have different lengths)"
     want = response_loss(logits, ids, mask)
@@ -74,7 +74,7 @@ def check_response_labels(labels_fn) -> None:
     mask = torch.zeros(3, 9, dtype=torch.bool)
     mask[0, 4:7], mask[1, 2:9], mask[2, 6:8] = True, True, True
     got = labels_fn(ids.clone(), mask.clone())
-    if not_done(got, "keep ids where mask is True and put -100 (the value transformers ignores) everywhere else"):
+    if not_done(got, "which positions keep their id, and which value makes the loss skip a position?"):
         return
     assert isinstance(got, torch.Tensor) and got.shape == ids.shape, \
         f"expected a tensor of shape {tuple(ids.shape)}, got {described(got)}"
@@ -109,8 +109,8 @@ def check_dpo_loss(dpo_fn) -> None:
     pc, pr, rc, rr = _logprobs()
     for beta in (0.1, 0.5):
         got = dpo_fn(pc, pr, rc, rr, beta)
-        if not_done(got, "reward = β · (log π − log π_ref) for each answer; "
-                         "loss = mean of −log σ(reward_chosen − reward_rejected)"):
+        if not_done(got, "compute the implicit reward of each answer first (the section's first paragraph "
+                         "defines it), one per pair and answer"):
             return
         assert isinstance(got, torch.Tensor) and got.numel() == 1, \
             f"return one number (the mean over the batch), got {described(got)}"
@@ -145,8 +145,7 @@ def check_ipo_loss(ipo_fn) -> None:
     pc, pr, rc, rr = _logprobs()
     for beta in (0.1, 0.5):
         got = ipo_fn(pc, pr, rc, rr, beta)
-        if not_done(got, "h = (log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)); "
-                         "loss = mean((h − 1/(2β))²)"):
+        if not_done(got, "compute h first, one number per pair, from the four log-probabilities"):
             return
         assert isinstance(got, torch.Tensor) and got.numel() == 1, \
             f"return one number (the mean over the batch), got {described(got)}"

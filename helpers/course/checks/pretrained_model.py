@@ -18,7 +18,8 @@ def check_rms_norm(rms_norm_fn) -> None:
              (torch.randn(1, 5, 16, generator=g), torch.randn(16, generator=g), 1e-6)]
     for x, weight, eps in cases:
         got = rms_norm_fn(x.clone(), weight.clone(), eps)
-        if not_done(got, "divide x by sqrt(mean of x² over the last axis + eps), then multiply by weight"):
+        if not_done(got, "RMSNorm is LayerNorm without the mean: which one statistic of a vector's C numbers "
+                         "does it divide by?"):
             return
         where = f"x of shape {tuple(x.shape)}, eps={eps}"
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
@@ -37,8 +38,8 @@ def check_rms_norm(rms_norm_fn) -> None:
         outside = weight * x / (x.pow(2).mean(-1, keepdim=True).sqrt() + eps)
         assert not torch.allclose(got, outside, rtol=1e-4, atol=1e-5), \
             f"{where}: eps goes inside the square root: sqrt(mean(x²) + eps)"
-        raise AssertionError(f"{where}: normalise each vector over its channels (the last axis, keepdim=True), "
-                             f"x / sqrt(mean(x²) + eps) * weight")
+        raise AssertionError(f"{where}: normalise each vector over its C channels (the last axis, keepdim=True), "
+                             f"eps inside the root, then the weight")
     passed("RMSNorm: divide by the root mean square, scale by the weight; the same as helpers.models.llama.rms_norm")
 
 
@@ -53,8 +54,8 @@ def check_rope(rope_fn) -> None:
     for shape, base in (((6, 4), 10000.0), ((2, 3, 9, 8), 100.0), ((1, 2, 17, 16), 100000.0)):
         x = torch.randn(*shape, generator=g)
         got = rope_fn(x.clone(), base)
-        if not_done(got, "angles = positions × base^(−2i/D); x1, x2 = the two halves; "
-                         "cat([x1·cos − x2·sin, x1·sin + x2·cos])"):
+        if not_done(got, "build the angles first, a (T, D/2) table of position × θ_i, and print it for T = 3, "
+                         "D = 4 and base 100: does row 0 hold zeros?"):
             return
         where = f"x of shape {shape}, base {base:g}"
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
@@ -65,7 +66,8 @@ def check_rope(rope_fn) -> None:
         T, D = shape[-2:]
         assert not torch.allclose(got, x, atol=1e-5), f"{where}: x came back unchanged: rotate each pair by its angle"
         assert torch.allclose(got.norm(dim=-1), x.norm(dim=-1), atol=1e-3), \
-            f"{where}: a rotation keeps each vector's length and yours changes it: x1·cos − x2·sin and x1·sin + x2·cos"
+            f"{where}: a rotation keeps each vector's length and yours changes it: check the two rotated halves " \
+            f"against the statement"
         cos, sin = rope_tables(T, D, base)
         assert not torch.allclose(got, apply_rope(x, cos, -sin), atol=1e-4), \
             f"{where}: rotated the wrong way: the first half gets x1·cos − x2·sin, the second x1·sin + x2·cos"
@@ -80,7 +82,7 @@ def check_rope(rope_fn) -> None:
         assert not torch.allclose(got, shifted, atol=1e-4), f"{where}: positions start at 0, not 1"
         slow = torch.cat([torch.arange(T).float()[:, None] / base ** (torch.arange(D // 2).float() / D)] * 2, -1)
         assert not torch.allclose(got, apply_rope(x, slow.cos(), slow.sin()), atol=1e-4), \
-            f"{where}: pair i turns by base^(−2i/D) per position: torch.arange(0, D, 2) / D in the exponent"
+            f"{where}: pair i turns by base^(−2i/D) per position: the exponent grows by 2/D from one pair to the next"
         raise AssertionError(f"{where}: pair i is (x[..., i], x[..., i + D/2]) and turns by position × base^(−2i/D)")
     passed("RoPE: each pair (i, i + D/2) turned by position × θ_i, the same as helpers.models.llama.rope")
 
@@ -103,9 +105,10 @@ def check_grouped_query_attention(attention_fn) -> None:
         except RuntimeError as e:
             if K == H:
                 raise
-            raise AssertionError(f"{where}: your code raised RuntimeError ({str(e).splitlines()[0]}): repeat "
-                                 f"each key/value head H // K times on the head axis before q @ kᵀ") from None
-        if not_done(got, "repeat k and v H // K times on dim 1 (repeat_interleave), then causal softmax(q kᵀ / √D) v"):
+            raise AssertionError(f"{where}: your code raised RuntimeError ({str(e).splitlines()[0]}): k and v "
+                                 f"have K heads and q has H; give k and v as many heads as q first") from None
+        if not_done(got, "k and v have fewer heads than q: which query heads share key/value head 0? Once every "
+                         "query head has its keys, it is notebook 01's causal attention"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == q.shape, \
             f"{where}: expected a tensor of q's shape {tuple(q.shape)}, got {described(got)}"
@@ -123,8 +126,8 @@ def check_grouped_query_attention(attention_fn) -> None:
         causal = torch.ones(T, T, dtype=torch.bool).tril()
         by_d = (q @ kk.transpose(-2, -1) / D).masked_fill(~causal, float("-inf")).softmax(-1) @ vv
         assert not torch.allclose(got, by_d, atol=1e-5), f"{where}: scale the scores by 1/√D, not 1/D"
-        raise AssertionError(f"{where}: repeat k and v for their query heads, then softmax(q kᵀ / √D) over the keys "
-                             f"(the last axis), future masked, times v")
+        raise AssertionError(f"{where}: check the attention step against notebook 01's: the scale, the softmax "
+                             f"over the keys (the last axis) and the causal mask")
     passed("grouped-query attention: each key/value head serves its group of query heads, causal, "
            "as helpers.models.llama.grouped_query_attention")
 
@@ -149,7 +152,8 @@ def check_rope_interleaved(rope_fn) -> None:
         x = torch.randn(T, D, generator=g)
         angles = torch.outer(torch.arange(T, dtype=torch.float) + 1, torch.rand(D // 2, generator=g) + 0.1)
         got = rope_fn(x.clone(), angles.clone())
-        if not_done(got, "x1, x2 = x[..., 0::2], x[..., 1::2]; rotate each pair (x1, x2) by its angle"):
+        if not_done(got, "which channels form pair i in this layout, and how do you pick the first member of "
+                         "every pair at once?"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
             f"expected a tensor of shape {tuple(x.shape)}, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}"
@@ -163,7 +167,8 @@ def check_rope_interleaved(rope_fn) -> None:
         where = f"x of shape ({T}, {D})"
         assert not torch.allclose(got, x, atol=1e-5), f"{where}: x came back unchanged: rotate each pair by its angle"
         assert torch.allclose(got.norm(dim=-1), x.norm(dim=-1), atol=1e-4), \
-            f"{where}: a rotation keeps each vector's length, yours changes it: use x1·cos − x2·sin and x1·sin + x2·cos"
+            f"{where}: a rotation keeps each vector's length, yours changes it: check the rotated pair against " \
+            f"the statement"
         half = apply_rope(x, torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin())
         assert not torch.allclose(got, half, atol=1e-5), (
             f"{where}: that is the half-split layout (pairs i and i + D/2); "
@@ -173,8 +178,8 @@ def check_rope_interleaved(rope_fn) -> None:
                                     -torch.cat([angles, angles], -1).sin())
         assert not torch.allclose(got, back, atol=1e-5), \
             f"{where}: rotated the wrong way: (x1, x2) -> (x1·cos − x2·sin, x1·sin + x2·cos)"
-        raise AssertionError(f"{where}: pair i is (x[2i], x[2i+1]) and turns by angles[:, i]; put the rotated pair "
-                             f"back at channels 2i and 2i+1 (torch.stack([...], dim=-1).flatten(-2))")
+        raise AssertionError(f"{where}: pair i is (x[2i], x[2i+1]) and turns by angles[:, i]; the rotated pair "
+                             f"goes back at channels 2i and 2i+1 (evens and odds interleaved again)")
     passed("rotates neighbouring pairs (RoFormer's layout), the same rotation as helpers.models.llama.apply_rope")
 
 
@@ -188,7 +193,8 @@ def check_gqa_cache_bytes(bytes_fn) -> None:
     for n_layer, n_head, n_kv_head, n_embd, T, B in ((1, 2, 1, 8, 3, 1), (2, 4, 2, 16, 5, 2), (3, 6, 3, 24, 7, 3)):
         head_dim = n_embd // n_head
         got = bytes_fn(n_layer, n_kv_head, head_dim, T, B, 4)
-        if not_done(got, "per layer, per sequence, per token: a key and a value vector for each key/value head"):
+        if not_done(got, "notebook 05's count, with key/value heads: what does one layer keep for one token of "
+                         "one sequence?"):
             return
         model = Llama(LlamaConfig(vocab_size=11, block_size=8, n_layer=n_layer, n_head=n_head, n_kv_head=n_kv_head,
                                   n_embd=n_embd, hidden_dim=8))
@@ -201,5 +207,6 @@ def check_gqa_cache_bytes(bytes_fn) -> None:
         assert got != want // 2, f"{case}: count the keys AND the values (a factor 2)"
         assert got != want * n_head // n_kv_head, \
             f"{case}: the cache keeps only the n_kv_head shared heads, not every query head"
-        assert got == want, f"{case}: multiply 2 × n_layer × n_kv_head × head_dim × seq_len × batch_size × bytes"
+        assert got == want, f"{case}: count keys and values for every layer, key/value head, channel of a head, " \
+                            f"token and sequence, then the bytes of each"
     passed("your count matches the bytes in real GQA caches")

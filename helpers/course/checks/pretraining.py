@@ -19,8 +19,8 @@ def check_bigram_loss(fn) -> None:
              (torch.randint(0, 4, (200,), generator=g), torch.randint(0, 5, (40,), generator=g), 5)]
     for train_ids, val_ids, vocab in cases:
         got = fn(train_ids.clone(), val_ids.clone(), vocab)
-        if not_done(got, "counts = 1 + how often each (current, next) pair occurs in train; normalise rows; "
-                         "average -log p(next | current) over val's pairs"):
+        if not_done(got, "picture a (vocab_size, vocab_size) table, one row per current id and one column per "
+                         "next id: which pairs of train_ids fill it?"):
             return
         got = float(got)
         want = bigram_loss(train_ids, val_ids, vocab)
@@ -50,8 +50,8 @@ def check_lr_schedule(fn) -> None:
     for steps, lr, min_lr, warmup in ((100, 1e-3, 1e-4, 10), (50, 6e-4, 0.0, 5), (30, 1.0, 0.5, 1)):
         for step in range(steps + 10):
             got = fn(step, steps, lr, min_lr, warmup)
-            if not_done(got, "step < warmup: lr · (step + 1) / warmup; "
-                             "then min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"):
+            if not_done(got, "the schedule has two parts split at step warmup; write the warm-up part first and "
+                             "check its values at step 0 and at step warmup − 1"):
                 return
             want = warmup_cosine(step, steps, lr, min_lr, warmup)
             if math.isclose(float(got), want, rel_tol=1e-6, abs_tol=1e-12):
@@ -61,18 +61,19 @@ def check_lr_schedule(fn) -> None:
                      f"got {got:.6g}, expected {want:.6g}")
             assert not (step == 0 and got == 0), \
                 f"{where}: a step at rate 0 is wasted; warm up with (step + 1) / warmup"
-            assert step >= warmup, f"{where}: warm up linearly, lr · (step + 1) / warmup while step < warmup"
+            assert step >= warmup, \
+                f"{where}: warm up linearly, from lr / warmup at step 0 to lr at step warmup − 1"
             assert not (step == warmup and math.isclose(got, lr * (step + 1) / warmup)), \
                 f"{where}: the warm-up is one step too long; it reaches lr at step warmup − 1, then the cosine starts"
             assert step < steps, f"{where}: after the last step stay at min_lr (cap progress at 1)"
             cosine = 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
             assert min_lr == 0 or not math.isclose(got, lr * cosine, rel_tol=1e-6), \
-                f"{where}: the cosine ends at min_lr, not at 0: min_lr + ½(1 + cos(π·progress))·(lr − min_lr)"
+                f"{where}: the cosine ends at min_lr, not at 0: it runs between lr and min_lr"
             over_all = 0.5 * (1 + math.cos(math.pi * step / steps))
             assert not math.isclose(got, min_lr + over_all * (lr - min_lr), rel_tol=1e-6), \
                 f"{where}: the decay starts after the warm-up: progress = (step − warmup) / (steps − warmup)"
-            raise AssertionError(f"{where}: after warm-up, progress = (step − warmup) / (steps − warmup) runs from 0 "
-                                 f"to 1 and the rate is min_lr + ½(1 + cos(π·progress))·(lr − min_lr)")
+            raise AssertionError(f"{where}: after the warm-up, check progress (0 at step warmup, 1 at the last step) "
+                                 f"and the cosine's two ends (lr at progress 0, min_lr at 1)")
     passed("warm-up + cosine matches helpers.training.loop.warmup_cosine, ends included")
 
 
@@ -135,8 +136,8 @@ def check_training_step(fn) -> None:
 
     lrs, clip = (0.05, 0.1, 0.02), 0.05  # a clip well below the gradient norm, so that clipping matters
     losses, weights = _step_trajectory(fn, lrs, clip)
-    if not_done(losses, "set the rate in every optimizer.param_groups, forward, optimizer.zero_grad(), backward, "
-                        "clip_grad_norm_, optimizer.step(); return loss.item()"):
+    if not_done(losses, "follow the six parts listed above, in their order; the model gives back the logits and "
+                        "the loss together"):
         return
     want_losses, want = _step_trajectory(training_step, lrs, clip)
     variants = {name: _step_trajectory(f, lrs, clip)[1] for name, f in
@@ -153,17 +154,16 @@ def check_training_step(fn) -> None:
                 f"{after} the optimizer still used the rate it was built with: set group['lr'] = lr in every " \
                 f"optimizer.param_groups before the step"
             assert not same(variants["unclipped"][i + 1]), \
-                f"{after} the gradients were not clipped: call torch.nn.utils.clip_grad_norm_(model.parameters(), " \
-                f"grad_clip) after loss.backward(), on the fresh gradients, and before optimizer.step()"
+                f"{after} the gradients were not clipped: clip their global norm to grad_clip after backward, on " \
+                f"the fresh gradients, and before the optimizer's step"
             assert not (i > 0 and same(variants["accumulating"][i + 1])), \
-                f"{after} the last step's gradients were added to the new ones: call optimizer.zero_grad() " \
-                f"before loss.backward()"
-            raise AssertionError(f"{after} the weights differ from one correct step: set the rate, forward, "
-                                 f"zero_grad, backward, clip, step, in that order")
+                f"{after} the last step's gradients were added to the new ones: zero the gradients before backward"
+            raise AssertionError(f"{after} the weights differ from one correct step: check the six parts and "
+                                 f"their order against the list above")
         got = float(losses[i])
         assert abs(got - want_losses[i]) < 1e-5, \
             f"step {i + 1} returned {got:.5f}, but the batch's loss before the step was {want_losses[i]:.5f}: " \
-            f"return loss.item() of the forward pass"
+            f"return this batch's loss from the forward pass, as a float"
     passed("three steps, weight for weight the same as helpers.training.loop.training_step")
 
 
@@ -173,8 +173,8 @@ def check_training_hours(fn) -> None:
     cases = ((1.8e6, 1e7, 1e12, 0.2), (124e6, 1e10, 4e11, 0.1), (175e9, 300e9, 312e12, 0.4))
     for n, d, peak, mfu in cases:
         got = fn(n, d, peak, mfu)
-        if not_done(got, "FLOPs = 6 · n_params · n_tokens; the machine does peak_flops · mfu per second; "
-                         "seconds / 3600"):
+        if not_done(got, "three quantities: the FLOPs the whole training takes, the FLOPs per second the machine "
+                         "really does, and the seconds in an hour"):
             return
         want = 6 * n * d / (peak * mfu) / 3600
         where = f"n_params={n:g}, n_tokens={d:g}, peak={peak:g}, mfu={mfu}: got {got:g} h, expected {want:g} h"
@@ -186,5 +186,6 @@ def check_training_hours(fn) -> None:
         assert abs(ratio - 1 / 24) > 1e-6, f"{where}: that is in days; give hours"
         assert abs(ratio - mfu) > 1e-6 and abs(ratio - mfu * mfu) > 1e-6, \
             f"{where}: the machine achieves peak_flops · mfu, so divide by mfu (the time gets longer, not shorter)"
-        raise AssertionError(f"{where}: hours = 6 · n_params · n_tokens / (peak_flops · mfu) / 3600")
+        raise AssertionError(f"{where}: check each factor: the FLOPs per token of training, the rate the machine "
+                             f"achieves, and the unit (hours)")
     passed("hours = 6·N·D / (peak · MFU) / 3600, from a 1.8M model to GPT-3")

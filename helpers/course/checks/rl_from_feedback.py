@@ -31,7 +31,8 @@ def check_group_advantages(advantages_fn) -> None:
     r = _rewards()
     k = r.shape[1]
     got = advantages_fn(r.clone(), baseline="rloo", normalize=False)
-    if not_done(got, "RLOO: each reward minus the mean reward of the other k − 1 answers to the same prompt (one row)"):
+    if not_done(got, "work on one row first, the k answers to one prompt: start with the 'mean' baseline, "
+                     "then RLOO's mean of the other k − 1"):
         return
     assert isinstance(got, torch.Tensor) and got.shape == r.shape, \
         f"return one advantage per answer, a tensor of the rewards' shape {tuple(r.shape)}, got {described(got)}"
@@ -42,7 +43,7 @@ def check_group_advantages(advantages_fn) -> None:
     assert not _close(got, r - (r.sum(0, keepdim=True) - r) / (r.shape[0] - 1)), \
         "the baseline comes from the same prompt's answers, a row (dim=1), not from a column of other prompts"
     assert _close(got, group_advantages(r, "rloo")), \
-        "RLOO: A_i = r_i − (sum of the row − r_i) / (k − 1), computed row by row"
+        "RLOO: the baseline of answer i is the mean of the other k − 1 rewards of its row"
 
     got = advantages_fn(r.clone(), baseline="mean", normalize=False)
     assert not _close(got, r - r.mean()), "the baseline is each prompt's own mean (a row's), not the whole batch's"
@@ -60,7 +61,7 @@ def check_group_advantages(advantages_fn) -> None:
         want = group_advantages(r, baseline, normalize=True)
         centred = group_advantages(r, baseline)
         assert not _close(got, centred / (r.std(dim=1, correction=0, keepdim=True) + 1e-6), atol=1e-4), \
-            "use torch's std (Bessel's correction, dividing by k − 1): r.std(dim=1, keepdim=True)"
+            "use torch's default std (Bessel's correction, dividing by k − 1), one per row"
         assert not _close(got, centred / (r.std() + 1e-6), atol=1e-4), \
             "divide by each prompt's own std (a row's), not by the std of the whole batch"
         assert not _close(got, centred), "normalize=True divides the advantages by the group's std (+ 1e-6)"
@@ -98,9 +99,8 @@ def check_ppo_clipped_loss(ppo_fn) -> None:
     for clip in (0.2, 0.1):
         moving = logp.clone().requires_grad_(True)
         got = ppo_fn(moving, old.clone(), adv.clone(), mask.clone(), clip)
-        if not_done(got, "r = exp(logp − old_logp); per token min(r·A, clamp(r, 1 − ε, 1 + ε)·A); "
-                         "return (loss: minus its mean over the answer tokens, "
-                         "clip fraction: the share of them where the clipped term is the smaller)"):
+        if not_done(got, "start with the ratio r of each token (from its two log-probabilities) and the advantage "
+                         "of its answer, both (B, T)"):
             return
         assert isinstance(got, (tuple, list)) and len(got) == 2, \
             f"return two things, (loss, clip_fraction), got {described(got)}"
@@ -167,7 +167,8 @@ def check_kl_estimate(kl_fn) -> None:
     ref_logp[:, -1] = logp[:, -1] = 0.0  # outside the answer: both 0
     ref_logp[0, 0] = logp[0, 0]  # a token where the policy is the reference
     got = kl_fn(logp.clone(), ref_logp.clone())
-    if not_done(got, "log r = ref_logp − logp; k3 = (exp(log r) − 1) − log r, one value per token"):
+    if not_done(got, "compute log r from the two log-probabilities first (which one is on top of the ratio?), "
+                     "then the paragraph's k3"):
         return
     assert isinstance(got, torch.Tensor) and got.shape == logp.shape, \
         f"return one estimate per token, the shape of logp {tuple(logp.shape)}, got {described(got)}"
@@ -183,5 +184,5 @@ def check_kl_estimate(kl_fn) -> None:
         "r = π_ref/π is a ratio of probabilities: exp(ref_logp − logp), not ref_logp / logp"
     assert (got >= -1e-12).all(), "k3 is never negative: (r − 1) − log r ≥ 0 for every r > 0"
     assert _close(got, kl_per_token(logp, ref_logp, "k3")), \
-        "not k3: (exp(log r) − 1) − log r with log r = ref_logp − logp"
+        "not k3: check log r (the reference's log-prob minus the policy's) and each term of the paragraph's k3"
     passed("Schulman's k3: (r − 1) − log r per token, never negative, 0 where the policy is the reference")

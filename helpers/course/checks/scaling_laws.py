@@ -16,8 +16,8 @@ def check_fit_power_law(fit_fn) -> None:
     for alpha, n_c, wobble, noisy in ((0.3, 4e4, 1.0, ""), (0.076, 8.8e13, 1.0, ""), (0.2, 1e5, noise, " with noise")):
         loss = (n_c / n) ** alpha * wobble
         got = fit_fn(n.copy(), loss.copy())
-        if not_done(got, "fit a line to (log n, log loss) with np.polyfit(x, y, 1): alpha is minus its slope, "
-                         "and its intercept is alpha·log(n_c)"):
+        if not_done(got, "take logs of both sides of loss = (n_c / n)^alpha: which straight line in "
+                         "(log n, log loss) do you get?"):
             return
         assert isinstance(got, (tuple, list)) and len(got) == 2, f"return two numbers (alpha, n_c), got {got!r}"
         a_got, c_got = (float(v) for v in got)
@@ -31,9 +31,10 @@ def check_fit_power_law(fit_fn) -> None:
             f"in log space for both (a fit to the raw losses weighs the points differently); alpha = -slope"
         intercept = want_a * np.log(want_c)
         assert not np.isclose(c_got, np.exp(intercept), rtol=1e-3), \
-            f"{case}: got n_c=exp(intercept): the intercept is alpha·log(n_c), so n_c = exp(intercept / alpha)"
+            f"{case}: got n_c = exp(intercept), but the intercept is alpha·log(n_c), not log(n_c)"
         assert np.isclose(c_got, want_c, rtol=1e-2), \
-            f"{case}: got n_c={c_got:.4g}, want {want_c:.4g}: n_c = exp(intercept / alpha) (same log base throughout)"
+            f"{case}: got n_c={c_got:.4g}, want {want_c:.4g}: solve intercept = alpha·log(n_c) for n_c, with the " \
+            f"same log base throughout"
     passed("your log-log line fit recovers alpha and N_c, with and without noise")
 
 
@@ -42,8 +43,8 @@ def check_training_pf_days(fn) -> None:
     """Check fn(n_params, steps, batch_size, block_size) -> 6·N·D in PF-days, D = steps·batch·block tokens."""
     for n, steps, batch, block in ((800_000, 3000, 16, 64), (124e6, 10, 8, 1024), (175e9, 146_484, 1_000, 2048)):
         got = fn(n, steps, batch, block)
-        if not_done(got, "D = steps * batch_size * block_size tokens, C = 6 * N * D FLOPs, and a PF-day is "
-                         "1e15 FLOP/s for 86,400 s"):
+        if not_done(got, "three steps: how many tokens the run sees, what they cost in FLOPs (notebook 02's rule), "
+                         "and how many FLOPs one PF-day is"):
             return
         want = 6 * n * steps * batch * block / 8.64e19
         case = f"N={n:g}, {steps} steps of {batch} x {block} tokens: got {float(got):.4g}, want {want:.4g} PF-days"
@@ -56,5 +57,6 @@ def check_training_pf_days(fn) -> None:
         assert abs(ratio - 8.64e19) > 1e9, f"{case}: that is in FLOPs; divide by 8.64e19 FLOPs per PF-day"
         assert abs(ratio - 86_400) > 1e-3, f"{case}: that is in petaflop/s-seconds; a PF-day is 86,400 of them"
         assert abs(ratio - 24) > 1e-6, f"{case}: that is in petaflop/s-hours; a day has 24 hours"
-        raise AssertionError(f"{case}: PF-days = 6 · N · steps · batch_size · block_size / (1e15 · 86,400)")
+        raise AssertionError(f"{case}: check the tokens per step, the 6 FLOPs per parameter per token, and the "
+                             f"FLOPs in a PF-day (10^15 FLOP/s for one day)")
     passed("C = 6·N·D in PF-days, from a laptop run to GPT-3's 3.6 thousand")

@@ -36,8 +36,8 @@ def check_train_bpe(train_fn) -> None:
 
     for text, n_merges, hint in _TRAIN_CASES:
         got = train_fn(text, n_merges)
-        not_done(got, "chunk the text, count pairs (each chunk weighted by its count), merge the top pair in every "
-                      "chunk, record it as merges[pair] = new_id, repeat")
+        not_done(got, "start from the toy loop of section 2, which already counts, picks and merges; what changes "
+                      "when the text is cut into chunks that repeat?")
         where = f"train_bpe({text[:24] + '...' if len(text) > 24 else text!r}, {n_merges})"
         assert isinstance(got, dict), \
             f"{where} returned a {type(got).__name__}: return a dict {{(left id, right id): new id}}"
@@ -66,7 +66,8 @@ def check_most_frequent_pair(fn) -> None:
 
     for text in ["a banana and a bandana", "hello", "mississippi", "ああ"]:
         got = fn(text)
-        not_done(got, "encode the text to UTF-8 bytes, count each adjacent pair, return the top one as bytes")
+        not_done(got, "look at the UTF-8 bytes of a short word such as 'banana' first: which pair of neighbours "
+                      "comes back most often?")
         assert isinstance(got, bytes) and len(got) == 2, (
             f"most_frequent_pair({text!r}) returned {got!r}: return 2 bytes such as b'an' (bytes([a, b]) builds them)")
         want = most_frequent_byte_pair(text)
@@ -85,35 +86,91 @@ def check_most_frequent_pair(fn) -> None:
     passed("most_frequent_pair finds the top byte pair, with ties and Japanese text")
 
 
-@exercise(fallback="helpers.tokenizers.apply_merges")
-def check_apply_merges(fn) -> None:
-    """Check fn(word, merges) -> the word's pieces (bytes) after applying the merges in order."""
-    from helpers.tokenizers import apply_merges
+def _encode_variants() -> dict:
+    """Return {hint: encode_chunk written with that mistake} for the usual wrong ways to encode a chunk."""
+    from collections import Counter
 
+    from helpers.tokenizers import best_pair, merge
+
+    def leftmost(chunk, merges):  # the first learned pair from the left, not the earliest learned one
+        ids = list(chunk.encode("utf-8"))
+        while pairs := [p for p in zip(ids, ids[1:]) if p in merges]:
+            ids = merge(ids, pairs[0], merges[pairs[0]])
+        return ids
+
+    def latest_first(chunk, merges):
+        ids = list(chunk.encode("utf-8"))
+        while pairs := [p for p in zip(ids, ids[1:]) if p in merges]:
+            pair = max(pairs, key=merges.get)
+            ids = merge(ids, pair, merges[pair])
+        return ids
+
+    def most_frequent(chunk, merges):  # the chunk's own top pair, as in training
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            pair = best_pair(Counter(zip(ids, ids[1:])))
+            if pair not in merges:
+                return ids
+            ids = merge(ids, pair, merges[pair])
+        return ids
+
+    def one_merge(chunk, merges):
+        ids = list(chunk.encode("utf-8"))
+        pairs = [p for p in zip(ids, ids[1:]) if p in merges]
+        if not pairs:
+            return ids
+        pair = min(pairs, key=merges.get)
+        return merge(ids, pair, merges[pair])
+
+    return {
+        "among all neighbouring pairs, merge the one learned earliest (the smallest new id) first, wherever it "
+        "sits, not the leftmost pair that has a merge": leftmost,
+        "the order comes from training, not from how often a pair occurs in this chunk: merge the pair learned "
+        "earliest first, and go on while any neighbouring pair has a merge": most_frequent,
+        "merge the pair learned earliest (the smallest new id) first, not the latest: later merges build on "
+        "earlier ones": latest_first,
+        "keep merging until no neighbouring pair is in merges: a merge can create a pair that was learned "
+        "later": one_merge,
+    }
+
+
+@exercise(fallback="helpers.tokenizers.encode_chunk")
+def check_encode_chunk(fn) -> None:
+    """Check fn(chunk, merges) -> the chunk's ids, the pair learned earliest merged first, against
+    helpers.tokenizers.encode_chunk."""
+    from helpers.tokenizers import encode_chunk, train_merges
+
+    line = ("Shall I compare thee to a summer's day? Thou art more lovely and more temperate: Rough winds do shake "
+            "the darling buds of May, And summer's lease hath all too short a date.")
+    learned = train_merges(line, 40)
     cases = [
-        ("banana", [(b"a", b"n"), (b"an", b"a")]),
-        ("abc", [(b"b", b"c"), (b"a", b"b")]),  # order matters: (a, b) never gets a chance
-        ("aaa", [(b"a", b"a")]),
-        ("aaaa", [(b"a", b"a"), (b"aa", b"aa")]),
-        (" the", [(b" ", b"t"), (b"h", b"e"), (b" t", b"he")]),
-        ("灯", [(b"\xe7", b"\x81")]),
-        ("the", []),
+        ("abc", {(97, 98): 256, (98, 99): 257}),
+        ("abcbc", {(97, 98): 256, (98, 99): 257}),  # (b, c) is the chunk's most frequent pair, but learned later
+        ("abc", {(98, 99): 256, (97, 98): 257}),  # (b, c) was learned first, though (a, b) comes first
+        ("aaaa", {(97, 97): 256, (256, 256): 257}),
+        ("aaa", {(97, 97): 256}),
+        (" the", {(104, 101): 256, (32, 116): 257, (257, 256): 258}),
+        ("xyz", {(97, 98): 256}),
+        ("a", {(97, 98): 256}),
+        ("灯", {(0xE7, 0x81): 256}),
+        (" summer", learned), (" darling", learned), (" thee", learned),
     ]
-    for word, merges in cases:
-        got = fn(word, list(merges))
-        not_done(got, "start from [bytes([b]) for b in word.encode('utf-8')], then apply each merge in turn")
-        want = apply_merges(word, merges)
+    for chunk, merges in cases:
+        got = fn(chunk, dict(merges))
+        not_done(got, "the paragraph above says which pair goes first; what in merges tells you when "
+                      "training learned a pair?")
+        want = encode_chunk(chunk, merges)
         if got == want:
             continue
-        where = f"apply_merges({word!r}, {merges!r}) returned {got!r}"
-        assert isinstance(got, list) and all(isinstance(p, bytes) for p in got), (
-            f"{where}: return a list of bytes pieces such as [b'b', b'an', b'ana']")
-        assert len(b"".join(got)) <= len(word.encode("utf-8")), (
-            f"{where}: a byte was used twice: after merging pieces i and i + 1, go on at i + 2 (no overlapping merges)")
-        assert b"".join(got) == word.encode("utf-8"), f"{where}: the pieces must join back into the word's UTF-8 bytes"
-        raise AssertionError(f"{where}: apply the merges one after another in the order given, "
-                             f"each one everywhere in the word, left to right")
-    passed("apply_merges applies merges in training order, bytes and all")
+        shown = repr(merges) if len(merges) <= 3 else "the merges learned from a sonnet line"
+        where = f"encode_chunk({chunk!r}, {shown}) returned {got!r}"
+        assert isinstance(got, list) and all(isinstance(i, int) for i in got), \
+            f"{where}: return the chunk's ids, a list of ints such as [97, 256]"
+        for hint, variant in _encode_variants().items():
+            assert got != variant(chunk, merges), f"{where}, expected {want!r}: {hint}"
+        raise AssertionError(f"{where}, expected {want!r}: start from the chunk's UTF-8 bytes and repeat: of the "
+                             f"neighbouring pairs that have a merge, merge the one learned earliest")
+    passed("encode_chunk merges the pair learned earliest first, until no learned pair is left")
 
 
 @exercise(fallback="helpers.tokenizers.pack_documents")
@@ -124,7 +181,8 @@ def check_pack_documents(fn) -> None:
     eot = 256
     for docs in (["Shall I", "compare thee"], ["ab", "灯"], ["one"], []):
         got = fn(list(docs), encode, eot)
-        not_done(got, "for each document: extend a list with encode(doc), then append eot_id")
+        not_done(got, "what goes after each document in the stream (the last one too): the text "
+                      "'<|endoftext|>' or its id?")
         want = [i for doc in docs for i in [*encode(doc), eot]]
         if got == want:
             continue
