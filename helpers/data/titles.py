@@ -140,10 +140,16 @@ def jaccard(a: str, b: str) -> float:
 
 
 def nearest(text: str, corpus: list[str]) -> tuple[int, float]:
-    """Return (index, Jaccard similarity) of the text in ``corpus`` whose word set is closest to ``text``."""
+    """Return (index, Jaccard similarity) of the text in ``corpus`` whose word set is closest to ``text``.
+
+    A text with no words (a stray "]", an emoji) is near nothing: (0, 0.0). Otherwise it would
+    score 1.0 against any wordless text of the corpus, which says nothing about copying.
+    """
     if not corpus:
         raise ValueError("nearest(...) needs a non-empty corpus of texts to compare with")
     A = word_set(text)
+    if not A:
+        return 0, 0.0
     best, best_score = 0, -1.0
     for i, other in enumerate(corpus):
         B = word_set(other)

@@ -38,7 +38,7 @@ from .runs import RUN_INFO, base_name, forget_gguf, load_run_files, load_trainin
 
 END_OF_TEXT = "<|endoftext|>"
 SEPARATOR = "=" * 20  # printed after each sample, as gpt-2-simple did
-DOC_START_SHARE = 0.25  # share of each batch's windows that begin at a document start (measured in notebook 09)
+DOC_START_SHARE = 0.25  # share of each batch's windows that begin at a document start (a choice, not tuned)
 START_OF_TEXT = "<|startoftext|>"  # gpt-2-simple's document-start marker for short texts
 
 
@@ -103,6 +103,9 @@ def generate(model, tokenizer, prefix: str | None = None, truncate: str | None =
     occurrence of that string after the prefix (generation stops once every row has it);
     ``include_prefix=False`` drops the prefix; ``prefix=None`` starts from the end-of-text token,
     and a prefix that begins with ``<|startoftext|>`` is read right after one, as documents are in training.
+    After a prefix that ends with ``<|startoftext|>``, a sample whose first tokens repeat the marker
+    comes back without the repeats: the document the model wrote after them, so each text begins as
+    one document does (gpt-2-simple returned the repeated marker as part of the text).
     gpt-2-simple required nsamples % batch_size == 0; here the last batch is simply smaller, so
     exactly ``nsamples`` texts come back. ``seed`` makes the whole call reproducible.
     """
@@ -133,13 +136,23 @@ def generate(model, tokenizer, prefix: str | None = None, truncate: str | None =
                                 top_p=top_p if top_p > 0 else 1.0, stop=stop, decode=tokenizer.decode,
                                 generator=generator)  # (B, T + length)
         for row in out:
-            text = sampling.trim_at_stop(tokenizer.decode(row[len(prefix_ids):].tolist()), stop)
+            text = tokenizer.decode(row[len(prefix_ids):].tolist())
+            if prefix and prefix.endswith(START_OF_TEXT):
+                text = strip_repeated_start(text)
+            text = sampling.trim_at_stop(text, stop)
             texts.append(prefix + text if prefix and include_prefix else text)
     if return_as_list:
         return texts
     for text in texts:
         print(f"{text}\n{SEPARATOR}")
     return None
+
+
+def strip_repeated_start(text: str) -> str:
+    """Return ``text`` without the ``<|startoftext|>`` markers it begins with (a marker the model repeated)."""
+    while text.startswith(START_OF_TEXT):
+        text = text[len(START_OF_TEXT):]
+    return text
 
 
 def generate_to_file(model, tokenizer, destination_path: str | Path = "generated_texts.txt", **kwargs) -> Path:
@@ -184,9 +197,11 @@ def get_batch(ids: torch.Tensor, starts: torch.Tensor, batch_size: int, block_si
               generator: torch.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (x, y), each (B, T): a ``doc_start_share`` of the windows begin at a document start.
 
-    Random windows alone almost never put a document's first token at position 0, so a model
-    trained on them has never begun a text from its start marker; the first rows fix that. The
-    share is exact when share × B is whole (2 of 8 for 0.25), else right on average.
+    Random windows alone almost never put a document's first token at position 0; the first rows
+    put it there. (They do not teach a pretrained model to read a start marker at position 0, its
+    attention sink: notebook 09 measures that, and ``generate`` reads the marker after an
+    end-of-text instead.) The share is exact when share × B is whole (2 of 8 for 0.25), else right
+    on average.
     """
     if len(ids) <= block_size:
         raise ValueError(f"the dataset has {len(ids)} tokens, fewer than one window of {block_size} + 1: "

@@ -158,6 +158,8 @@ def test_jaccard_and_nearest():
     assert titles.jaccard("", "") == 1.0 and titles.jaccard("a", "b") == 0.0
     corpus = ["dogs bark loudly", "the senate voted today", "cats sleep"]
     assert titles.nearest("The Senate voted", corpus) == (1, pytest.approx(3 / 4))
+    # a sample with no words is near nothing, not a perfect match for a wordless training text
+    assert titles.nearest("]", ["dogs bark", "\u2764\ufe0f", "cats"]) == (0, 0.0)
     with pytest.raises(ValueError, match="non-empty corpus"):
         titles.nearest("x", [])
 

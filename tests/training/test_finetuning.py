@@ -1,6 +1,7 @@
 """gpt-2-simple's workflow on the real SmolLM2-135M: generate's options, fine-tuning runs saved by
 name, reloading and continuing them, added special tokens; LoRA helpers and the 08 checkers."""
 import json
+import re
 import shutil
 
 import pytest
@@ -157,6 +158,58 @@ def test_course_models_still_generate():
     assert len(texts) == 3 and all(t.startswith("to be") for t in texts)
     with pytest.raises(ValueError, match="context is 16"):
         generate(model, tokenizer, prefix="to be or not " * 10, length=1)
+
+
+class PieceTokenizer:
+    """A tokenizer of whole pieces (markers, words with their space): the ids a scripted model writes."""
+
+    def __init__(self, pieces):
+        self.pieces = list(pieces)
+        self.pattern = re.compile("|".join(re.escape(p) for p in sorted(self.pieces, key=len, reverse=True)))
+
+    def encode(self, text):
+        return [self.pieces.index(piece) for piece in self.pattern.findall(text)]
+
+    def decode(self, ids):
+        return "".join(self.pieces[i] for i in ids)
+
+
+class ScriptedModel(torch.nn.Module):
+    """A course model that writes ``script`` after a prompt of ``prompt_length`` tokens, then end-of-text."""
+
+    def __init__(self, script, prompt_length, vocab_size):
+        super().__init__()
+        self.config = type("Config", (), {"block_size": 64})()
+        self.script, self.prompt_length, self.vocab_size = script, prompt_length, vocab_size
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # generate reads the device from a parameter
+
+    def new_cache(self):
+        return None  # no cache: every step sees the whole text, so its length says what comes next
+
+    def forward(self, idx, cache=None):
+        written = idx.size(1) - self.prompt_length
+        token = self.script[written] if written < len(self.script) else 0
+        logits = torch.full((idx.size(0), idx.size(1), self.vocab_size), -1e4)
+        logits[:, -1, token] = 0.0
+        return logits, None
+
+
+def test_a_start_marker_the_model_repeats_is_not_returned():
+    tokenizer = PieceTokenizer(["<|endoftext|>", "<|startoftext|>", "[a]", " cat", " sat"])
+    start, label, cat = 1, 2, 3
+
+    def sample(script, prefix, **options):
+        prompt_length = 1 + len(tokenizer.encode(prefix))  # generate reads a <|startoftext|> prefix after <|endoftext|>
+        model = ScriptedModel(script, prompt_length, len(tokenizer.pieces))
+        return generate(model, tokenizer, prefix=prefix, truncate="<|endoftext|>", length=8, seed=0,
+                        return_as_list=True, **options)[0]
+
+    assert sample([label, cat], "<|startoftext|>", include_prefix=False) == "[a] cat"  # as written
+    assert sample([start, label, cat], "<|startoftext|>", include_prefix=False) == "[a] cat"
+    assert sample([start, start, label, cat], "<|startoftext|>", include_prefix=False) == "[a] cat"
+    assert sample([start, label, cat], "<|startoftext|>") == "<|startoftext|>[a] cat"  # one marker, not two
+    # after a longer prefix a marker is the model beginning another document: it stays, for you to see
+    assert sample([start, label, cat], "<|startoftext|>[a]", include_prefix=False) == "<|startoftext|>[a] cat"
 
 
 # --- fine-tuning runs ----------------------------------------------------------------------------
