@@ -36,3 +36,18 @@ def test_index_table_lists_every_notebook_and_links_to_its_page(browser, site):
     assert "attention" in browser.find_element(By.TAG_NAME, "h1").text.lower()
     images = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img, img")
     assert images, "the notebook page shows its plots"
+
+
+def test_a_training_notebook_shows_each_progress_bar_as_one_line(browser, site):
+    # issue 22: nbconvert stored a bar redraw by redraw; the committed pages keep each bar's last state only
+    from selenium.webdriver.common.by import By
+
+    browser.get((site.parent / "04_pretraining.html").as_uri())
+    stderr = '[data-mime-type="application/vnd.jupyter.stderr"]'
+    outputs = [e.text for e in browser.find_elements(By.CSS_SELECTOR, stderr)]
+    bars = [[line for line in text.splitlines() if "%|" in line] for text in outputs]
+    assert any(bars), "04's page shows its training progress bars"
+    print(f"{sum(map(len, bars))} bar lines in {len(outputs)} stderr outputs, e.g. {next(b for b in bars if b)[0]!r}")
+    for lines in bars:
+        names = [line.split(":")[0] for line in lines]
+        assert len(names) == len(set(names)), f"a bar drawn more than once in one output: {lines[:3]}"
