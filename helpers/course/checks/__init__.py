@@ -27,6 +27,8 @@ import functools
 import importlib
 import traceback
 
+from ..messages import joined, say, sentence
+
 __all__ = ["exercise", "not_done", "passed", "described", "NotDone"]
 
 
@@ -36,7 +38,7 @@ class NotDone(Exception):
 
 def passed(message: str) -> None:
     """Print the confirmation a checker shows when an answer is right."""
-    print(f"✓ {message}")
+    print(f"✓ {say(message)}")
 
 
 def not_done(answer, hint: str) -> bool:
@@ -61,13 +63,7 @@ def _learner_error(error: BaseException) -> str:
     """Return 'TypeError: ... (line 4 of your cell)' for an exception raised inside the learner's code."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if "helpers" not in f.filename.replace("\\", "/")]
     where = f" (line {frames[-1].lineno}: {frames[-1].line.strip()!r})" if frames and frames[-1].line else ""
-    return f"calling your code raised {type(error).__name__}: {error}{where}"
-
-
-def _sentence(text: str) -> str:
-    """Return ``text`` ending with one full stop, or with its own question mark."""
-    text = text.rstrip(".")
-    return text if text.endswith("?") else text + "."
+    return say(f"calling your code raised {type(error).__name__}: {error}{where}")
 
 
 def exercise(fallback: str | None = None):
@@ -79,16 +75,16 @@ def exercise(fallback: str | None = None):
     def wrap(body):
         @functools.wraps(body)
         def check(answer, *args, **kwargs):
-            then = f" Continuing with {fallback} for now." if fallback else ""
+            then = say(f"Continuing with {fallback} for now.") if fallback else ""
             try:
                 body(answer, *args, **kwargs)
             except (NotDone, NotImplementedError) as stub:
                 hint = str(stub) if isinstance(stub, NotDone) else "your function raises NotImplementedError"
-                print(f"… not done yet: {_sentence(hint)}{then}")
+                print(f"… {say('not done yet')}: {joined(sentence(say(hint)), then)}")
             except AssertionError as wrong:
-                print(f"✗ {_sentence(str(wrong))}{then}")
+                print(f"✗ {joined(sentence(say(str(wrong))), then)}")
             except Exception as error:  # the learner's code crashed: say where, keep the notebook going
-                print(f"✗ {_sentence(_learner_error(error))}{then}")
+                print(f"✗ {joined(sentence(_learner_error(error)), then)}")
             else:
                 return answer
             return _resolve(fallback) if fallback else None
