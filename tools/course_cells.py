@@ -34,10 +34,25 @@ sys.path.insert(0, str(root))'''
 SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 
 
-def badge_source(notebook: str) -> str:
-    """Return the Markdown of the 'Open in Colab' badge for notebooks/<notebook>."""
+# what the set-up cell of a translated notebook adds (tools/translate.py builds those notebooks)
+LANGUAGE_LINE = {
+    "ja": 'os.environ.setdefault("COURSE_LANG", "ja")  # checkers, verdicts and the playground speak Japanese',
+}
+
+
+def setup_source(lang: str = "en") -> str:
+    """Return the set-up cell's code: the English one, with one line that sets COURSE_LANG for a translation."""
+    if lang == "en":
+        return SETUP_SOURCE
+    first, rest = SETUP_SOURCE.split("from pathlib import Path\n", 1)
+    return f"{first}from pathlib import Path\n\n{LANGUAGE_LINE[lang]}\n{rest}"
+
+
+def badge_source(notebook: str, lang: str = "en") -> str:
+    """Return the Markdown of the 'Open in Colab' badge for notebooks/<notebook> (notebooks/ja/... in Japanese)."""
     path = REPO_URL.replace("https://github.com/", "")
-    url = f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/notebooks/{notebook}"
+    folder = "notebooks" if lang == "en" else f"notebooks/{lang}"
+    url = f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/{folder}/{notebook}"
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
     return f'<a href="{url}" target="_parent"><img src="{badge}" alt="Open In Colab"/></a>'
 
