@@ -7,6 +7,10 @@ os.environ["COURSE_QUICK"] = "1"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# The Japanese notebooks run the English notebooks' code (tools/translate.py builds them): nbval runs the
+# English ones; tests/tools/test_translate.py executes a Japanese one and checks that it speaks Japanese.
+collect_ignore_glob = ["notebooks/ja/*"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Mark the notebooks (nbval) ``download``: each reads texts or models from PyPI's assets."""

@@ -10,6 +10,7 @@
     python course.py test --colab    # the notebooks' Colab set-up path, end to end in a fresh venv (~3 min)
     python course.py test --browser  # only the checks that need headless Chromium (playground, site)
     python course.py run [NN ...] [--quick] [--html]   # execute notebooks in fresh kernels: times, key figures, a site
+    python course.py translate [--check | --update]    # build notebooks/ja/ from the English + translations/ja/
     python course.py setup           # only the install (the commands above run it themselves)
     python course.py lock            # rewrite constraints.txt from .venv (after re-executing the notebooks)
 
@@ -231,6 +232,8 @@ def main(argv: list[str]) -> int:
         return lab(rest)
     if command == "run":  # execute notebooks like a teacher before a workshop (tools/run_course.py)
         return subprocess.call([str(setup()), str(ROOT / "tools" / "run_course.py"), *rest], cwd=ROOT)
+    if command == "translate":  # the Japanese notebooks, built from the English ones (tools/translate.py)
+        return subprocess.call([str(setup()), str(ROOT / "tools" / "translate.py"), *rest], cwd=ROOT)
     if command == "test":
         return test(rest)
     print(__doc__)
