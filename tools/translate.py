@@ -86,6 +86,11 @@ class Problem:
         return f"cell {self.cell_id} {what}" + (f"\n{self.detail}" if self.detail else "")
 
 
+def shown(path: Path) -> str:
+    """Return ``path`` relative to the repository when it lies inside it (for messages)."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def source_of(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
@@ -326,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     for english in notebook_paths(args.notebooks, NOTEBOOKS):
         if args.update:
             added, stale, dropped = update(english, args.lang)
-            print(f"{translation_path(english, args.lang).relative_to(ROOT)}: {added} new (todo), {stale} stale, "
+            print(f"{shown(translation_path(english, args.lang))}: {added} new (todo), {stale} stale, "
                   f"{dropped} dropped")
             continue
         blocks = read_blocks(english, args.lang)
@@ -334,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         target = built_path(english, args.lang)
         if found:
             failed += 1
-            print(f"✗ {translation_path(english, args.lang).relative_to(ROOT)}: {len(found)} cell(s) to translate "
+            print(f"✗ {shown(translation_path(english, args.lang))}: {len(found)} cell(s) to translate "
                   f"(`python course.py translate --update {english.name[:2]}` marks them):")
             for problem in found:
                 print("  " + str(problem).replace("\n", "\n  "))
@@ -342,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         unglossed = first_use_problems([b.text for b in blocks], glossary(args.lang))
         if unglossed:
             failed += args.check
-            print(f"{'✗' if args.check else '!'} {translation_path(english, args.lang).relative_to(ROOT)}: "
+            print(f"{'✗' if args.check else '!'} {shown(translation_path(english, args.lang))}: "
                   f"{len(unglossed)} term(s) without their English at first use (see its glossary.md):")
             for line in unglossed:
                 print("  " + line)
@@ -351,14 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             if current != text:
                 failed += 1
-                print(f"✗ {target.relative_to(ROOT)} is not what the translation builds: run `python course.py "
+                print(f"✗ {shown(target)} is not what the translation builds: run `python course.py "
                       f"translate` and commit it")
             else:
-                print(f"✓ {target.relative_to(ROOT)}")
+                print(f"✓ {shown(target)}")
         elif current != text:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-            print(f"wrote {target.relative_to(ROOT)}")
+            print(f"wrote {shown(target)}")
     return 1 if failed else 0
 
 
