@@ -51,3 +51,24 @@ def test_a_training_notebook_shows_each_progress_bar_as_one_line(browser, site):
     for lines in bars:
         names = [line.split(":")[0] for line in lines]
         assert len(names) == len(set(names)), f"a bar drawn more than once in one output: {lines[:3]}"
+
+
+def test_the_japanese_site_shows_japanese_pages(browser, tmp_path):
+    # issue 23: `course.py run --html --lang ja` renders the Japanese notebooks (here: as committed)
+    import re
+
+    from selenium.webdriver.common.by import By
+
+    subprocess.run([sys.executable, str(ROOT / "tools" / "run_course.py"), "--no-execute", "--html", "--lang", "ja",
+                    "--out", str(tmp_path)], check=True, capture_output=True, timeout=600)
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    browser.get((tmp_path / "site" / "index.html").as_uri())
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    assert japanese.search(browser.find_element(By.TAG_NAME, "h1").text)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#summary tbody tr")
+    assert len(rows) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h1, h2")]
+    print("headings of the Japanese 01 as read in Chromium:", headings[:4])
+    assert "アテンション" in headings[0]
+    assert sum(bool(japanese.search(h)) for h in headings) >= len(headings) - 1
