@@ -2,12 +2,13 @@
 
     runtime.py     COURSE_ variables, repository and cache folders, device, seeding, quick mode
     precision.py   the compute precision per device (bf16 / fp16 + gradient scaler / fp32), COURSE_DTYPE
+    messages.py    say(): the course's sentences in COURSE_LANG (English, or Japanese from messages_ja.py)
     notebook.py    what a notebook calls first: versions() and settings(...) (its sizes, quick mode)
     figures.py     record(): a run's key figures, which ``course.py run`` collects
     reference.py   "is my run normal?": a loss curve against the stored reference
     checks/        the exercises' checkers, one module per notebook
 
-runtime and precision are the low layer that training, generation, api and data may import; the
+runtime, precision and messages are the low layer that training, generation, api and data may import; the
 rest sits on top of everything (the checkers import the course's own solutions to compare with).
 """
 from .figures import record
