@@ -202,3 +202,15 @@ def test_a_japanese_notebook_runs_and_its_checkers_speak_japanese(tmp_path):
     for line in checker_lines:
         bare = re.sub(r"`[^`]*`|'[^']*'|\S+\.\S+", "", line)
         assert not english_run.search(bare), line
+
+
+def test_the_japanese_readme_lists_every_japanese_notebook_with_its_colab_link():
+    readme = (ROOT / "README.ja.md").read_text(encoding="utf-8")
+    for english in ENGLISH:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {english.name[:2]} |")), None)
+        assert row, f"README.ja.md has no row for {english.name}"
+        assert f"](notebooks/ja/{english.name})" in row
+        assert f"/blob/main/notebooks/ja/{english.name})" in row
+        assert JAPANESE.search(row.split("|")[2]), f"{english.name}: the title is not in Japanese"
+    first_lines = "\n".join((ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:5])
+    assert "README.ja.md" in first_lines, "the English README links to the Japanese one in its first lines"
