@@ -80,7 +80,9 @@ def say(text: str) -> str:
 
 
 def sentence(text: str) -> str:
-    """Return ``text`` ending with one full stop (。 in Japanese), or with its own question mark."""
+    """Return ``text`` ending with one full stop (。 in Japanese), or with its own question mark or ellipsis."""
+    if text.endswith(("...", "…")):
+        return text
     text = text.rstrip(".。")
     if text.endswith(("?", "？")):
         return text
