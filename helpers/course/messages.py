@@ -58,7 +58,9 @@ def translate(text: str, lang: str) -> str:
     for pattern, translation in templates:
         found = pattern.match(text)
         if found:
-            values = [translate(value, lang) for value in found.groups()]
+            # a value that is a sentence (a hint, a case's name) is translated too; a single word (a setting's
+            # name in "temperature=3 is out of range") stays as the code wrote it
+            values = [translate(value, lang) if " " in value.strip() else value for value in found.groups()]
             return _fill(translation, values)
     return text
 

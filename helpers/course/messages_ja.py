@@ -974,6 +974,7 @@ MESSAGES = {
     "12_rl_from_feedback": "フィードバックからの強化学習",
     # api/playground.py: the playground's controls, status line and notes
     "temperature": "温度",
+    "top p": "top p（核サンプリング）",
     "top k (0: off)": "top k（0 でオフ）",
     "maximum length": "最大長",
     "frequency penalty": "頻度ペナルティ",
@@ -986,7 +987,7 @@ MESSAGES = {
     "generating…": "生成中…",
     "wrote {} characters ({} tokens) in {} s": "{} 文字（{} トークン）を {} 秒で書きました",
     "wrote {} characters in {} s": "{} 文字を {} 秒で書きました",
-    "{} is off: {}": "{} は使えません: {}",
+    "{} is off: {}": "「{}」は使えません: {}",
     "the OpenAI API has no top-k setting (use top-p)":
         "OpenAI API には top-k の設定がありません（top-p を使ってください）",
     "this backend returns no log-probabilities": "このバックエンドは対数確率を返しません",

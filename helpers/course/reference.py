@@ -220,8 +220,8 @@ def _plot(steps, losses, reference, name, kind, label="training loss"):
     finite = [v for v in losses if math.isfinite(v)]
     if finite:  # the whole band in view, and the run's end; not a first loss many times higher
         low = min(finite + ([r - h for r, h in zip(ref, half)] if reference is not None else []))
-        high = max(min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)),
-                   *([r + h for r, h in zip(ref, half)] if reference is not None else []))
+        high = max([min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)),
+                    *([r + h for r, h in zip(ref, half)] if reference is not None else [])])
         ax.set_ylim(low - 0.05 * abs(low), high * 1.05)
     ax.legend()
     plt.show()
