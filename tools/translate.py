@@ -255,15 +255,45 @@ def first_use_problems(texts: list[str], terms: dict[str, list[str]]) -> list[st
 CHECKER_LINE = re.compile(r"^(?P<mark>[✓✗…·]) (?P<rest>.*)$")
 RUN_QUESTION = "is this run normal?"
 NOT_DONE = "not done yet"
-THEN = re.compile(r"^(?P<hint>.*?)\.? (?P<then>Continuing with \S+ for now\.)$")
+THEN = re.compile(r"^(?P<hint>.*) (?P<then>Continuing with \S+ for now\.)$")
+REFERENCE_LINE = re.compile(r"^(?P<indent> *)(?P<text>\(reference: .*\))$")  # under the verdict
+QUICK_LINE = re.compile(r"^Quick mode \(\w+=1\): .*$")  # what settings() prints in quick mode
+
+
+def _hint(text: str, lang: str) -> str:
+    """Return a checker's hint as printed (``sentence``'s full stop added) in ``lang``, with that full stop.
+
+    The catalog's key is the hint as the checker wrote it: without the full stop, or with it where the
+    hint itself ends with one. A hint the catalog lacks stays as printed (the checker printed it in English).
+    """
+    from helpers.course.messages import sentence
+
+    keys = (text[:-1], text) if text.endswith(".") and not text.endswith("...") else (text,)
+    for key in keys:
+        translated = translate_message(key, lang)
+        if translated != key:
+            return sentence(translated)
+    return text
 
 
 def translate_line(line: str, lang: str) -> str:
-    """Return one printed line as ``COURSE_LANG=lang`` prints it (the checkers' ✓/…/✗ lines, the verdict)."""
-    from helpers.course.messages import joined, sentence
+    """Return one printed line as ``COURSE_LANG=lang`` prints it.
 
+    The lines the course machinery prints through ``say``: a checker's ✓ / … not done yet / ✗ line, the
+    "is this run normal?" verdict and the reference line under it, and quick mode's settings line.
+    Any other line comes back as it is.
+    """
+    from helpers.course.messages import joined
+
+    if lang == "en":
+        return line
+    if QUICK_LINE.match(line):
+        return translate_message(line, lang)
+    reference = REFERENCE_LINE.match(line)
+    if reference:
+        return reference["indent"] + translate_message(reference["text"], lang)
     found = CHECKER_LINE.match(line)
-    if not found or lang == "en":
+    if not found:
         return line
     mark, rest = found["mark"], found["rest"]
     if rest.startswith(RUN_QUESTION + " "):
@@ -274,9 +304,8 @@ def translate_line(line: str, lang: str) -> str:
     if mark == "…" and rest.startswith(NOT_DONE + ": "):
         prefix, rest = translate_message(NOT_DONE, lang) + ": ", rest[len(NOT_DONE) + 2:]
     parts = THEN.match(rest)
-    hint, then = (parts["hint"], translate_message(parts["then"], lang)) if parts else (rest.rstrip("."), "")
-    hint = translate_message(hint, lang)
-    return f"{mark} {prefix}{joined(sentence(hint), then)}"
+    hint, then = (parts["hint"], translate_message(parts["then"], lang)) if parts else (rest, "")
+    return f"{mark} {prefix}{joined(_hint(hint, lang), then)}"
 
 
 def translate_outputs(cell: dict, lang: str) -> None:

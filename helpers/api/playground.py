@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from helpers.course.messages import joined, say, sentence
 from helpers.generation import sampling
 
 from . import client as api
@@ -150,14 +151,16 @@ def tokens_html(tokens: list[Token], table_rows: int = 12) -> str:
     """Return the continuation as coloured tokens (hover: the alternatives) and a table of the first tokens."""
     spans = []
     for t in tokens:
-        tip = f"p = {t.prob:.3f}; most likely: " + ", ".join(f"{a!r} {q:.3f}" for a, q in t.alternatives)
+        likely = ", ".join(f"{a!r} {q:.3f}" for a, q in t.alternatives)
+        tip = say(f"p = {t.prob:.3f}; most likely: {likely}")
         spans.append(f'<span title="{html.escape(tip)}" style="background:{_colour(t.prob)};'
                      f'white-space:pre-wrap">{_shown(t.text)}</span>')
     rows = "".join(f"<tr><td><code>{_shown(t.text)}</code></td><td>{t.prob:.3f}</td><td>"
                    + ", ".join(f"<code>{_shown(a)}</code> {q:.2f}" for a, q in t.alternatives) + "</td></tr>"
                    for t in tokens[:table_rows])
     return (f'<div style="font-family:monospace;line-height:1.7">{"".join(spans)}</div>'
-            f'<table style="font-size:90%"><tr><th>token</th><th>p</th><th>most likely at its place</th></tr>'
+            f'<table style="font-size:90%"><tr><th>{say("token")}</th><th>p</th>'
+            f'<th>{say("most likely at its place")}</th></tr>'
             f"{rows}</table>")
 
 
@@ -178,19 +181,19 @@ class Playground:
         self.prompt = w.Textarea(value=prompt, layout=w.Layout(width="98%", height="180px"))
         self.prompt.add_class("playground-prompt")
         self.controls = {
-            "temperature": w.FloatSlider(value=s.temperature, min=0, max=2, step=0.05, description="temperature"),
-            "top_p": w.FloatSlider(value=s.top_p, min=0.01, max=1, step=0.01, description="top p"),
-            "top_k": w.IntSlider(value=s.top_k, min=0, max=100, description="top k (0: off)"),
-            "max_tokens": w.IntSlider(value=s.max_tokens, min=1, max=512, description="maximum length"),
+            "temperature": w.FloatSlider(value=s.temperature, min=0, max=2, step=0.05, description=say("temperature")),
+            "top_p": w.FloatSlider(value=s.top_p, min=0.01, max=1, step=0.01, description=say("top p")),
+            "top_k": w.IntSlider(value=s.top_k, min=0, max=100, description=say("top k (0: off)")),
+            "max_tokens": w.IntSlider(value=s.max_tokens, min=1, max=512, description=say("maximum length")),
             "frequency_penalty": w.FloatSlider(value=s.frequency_penalty, min=-2, max=2, step=0.1,
-                                               description="frequency penalty"),
+                                               description=say("frequency penalty")),
             "presence_penalty": w.FloatSlider(value=s.presence_penalty, min=-2, max=2, step=0.1,
-                                              description="presence penalty"),
+                                              description=say("presence penalty")),
             "stop": w.Text(value=",".join(x.replace("\n", "\\n") for x in s.stop),
-                           description="stop sequences (comma-separated, \\n = line break)", **wide),
-            "start_text": w.Text(value=s.start_text.replace("\n", "\\n"), description="start text", **wide),
-            "restart_text": w.Text(value=s.restart_text.replace("\n", "\\n"), description="restart text", **wide),
-            "show_probabilities": w.Checkbox(value=s.show_probabilities, description="show probabilities"),
+                           description=say("stop sequences (comma-separated, \\n = line break)"), **wide),
+            "start_text": w.Text(value=s.start_text.replace("\n", "\\n"), description=say("start text"), **wide),
+            "restart_text": w.Text(value=s.restart_text.replace("\n", "\\n"), description=say("restart text"), **wide),
+            "show_probabilities": w.Checkbox(value=s.show_probabilities, description=say("show probabilities")),
         }
         for c in self.controls.values():
             if isinstance(c, (w.FloatSlider, w.IntSlider)):
@@ -198,14 +201,14 @@ class Playground:
         notes = []
         for name, why in backend.unsupported.items():
             self.controls[name].disabled = True
-            notes.append(f"<b>{name.replace('_', ' ')}</b> is off: {html.escape(why)}.")
+            notes.append(html.escape(sentence(say(f"{name.replace('_', ' ')} is off: {why}"))))
         if backend.note:
-            notes.append(html.escape(backend.note) + ".")
+            notes.append(html.escape(sentence(say(backend.note))))
         self.seed = s.seed
-        self.button = w.Button(description="Generate", button_style="primary")
+        self.button = w.Button(description=say("Generate"), button_style="primary")
         self.button.add_class("playground-generate")
         self.button.on_click(lambda _: self.generate())
-        self.status = w.HTML(f"<i>{html.escape(backend.name)}</i>")
+        self.status = w.HTML(f"<i>{html.escape(say(backend.name))}</i>")
         self.status.add_class("playground-status")
         self.probabilities = w.HTML()
         sliders = [self.controls[k] for k in ("temperature", "top_p", "top_k", "max_tokens",
@@ -230,20 +233,24 @@ class Playground:
     def generate(self) -> Result | None:
         """What the Generate button does: run, append to the prompt box, show the probabilities."""
         self.button.disabled = True
-        self.status.value = "<i>generating…</i>"
+        self.status.value = f"<i>{say('generating…')}</i>"
         start = time.perf_counter()
         try:
             self.last = run(self.backend, self.prompt.value, self.settings())
         except (ValueError, api.ApiError) as e:
-            self.status.value = f"<b>✗</b> {html.escape(str(e))}"
+            self.status.value = f"<b>✗</b> {html.escape(say(str(e)))}"
             return None
         finally:
             self.button.disabled = False
         self.prompt.value = self.last.prompt
         self.seed = None if self.seed is None else self.seed + 1  # the next click draws anew, reproducibly
-        n = len(self.last.tokens) if self.last.tokens is not None else None
-        self.status.value = (f"wrote {len(self.last.continuation)} characters{f' ({n} tokens)' if n else ''} in "
-                             f"{time.perf_counter() - start:.1f} s. {html.escape(self.last.note)}")
+        n, seconds = len(self.last.continuation), time.perf_counter() - start
+        if self.last.tokens:
+            wrote = say(f"wrote {n} characters ({len(self.last.tokens)} tokens) in {seconds:.1f} s")
+        else:
+            wrote = say(f"wrote {n} characters in {seconds:.1f} s")
+        note = sentence(say(self.last.note)) if self.last.note else ""
+        self.status.value = html.escape(joined(sentence(wrote), note))
         self.probabilities.value = tokens_html(self.last.tokens) if self.last.tokens else ""
         return self.last
 

@@ -58,7 +58,9 @@ def translate(text: str, lang: str) -> str:
     for pattern, translation in templates:
         found = pattern.match(text)
         if found:
-            values = [translate(value, lang) for value in found.groups()]
+            # a value that is a sentence (a hint, a case's name) is translated too; a single word (a setting's
+            # name in "temperature=3 is out of range") stays as the code wrote it
+            values = [translate(value, lang) if " " in value.strip() else value for value in found.groups()]
             return _fill(translation, values)
     return text
 
@@ -80,7 +82,9 @@ def say(text: str) -> str:
 
 
 def sentence(text: str) -> str:
-    """Return ``text`` ending with one full stop (。 in Japanese), or with its own question mark."""
+    """Return ``text`` ending with one full stop (。 in Japanese), or with its own question mark or ellipsis."""
+    if text.endswith(("...", "…")):
+        return text
     text = text.rstrip(".。")
     if text.endswith(("?", "？")):
         return text

@@ -11,6 +11,7 @@ import sys
 from importlib import metadata
 from types import SimpleNamespace
 
+from .messages import say
 from .precision import choose_precision
 from .runtime import QUICK_ENV, get_device, is_quick
 
@@ -30,7 +31,7 @@ def settings(quick: dict | None = None, **full) -> SimpleNamespace:
     if is_quick() and quick:
         values.update(quick)
         changes = ", ".join(f"{k} {full[k]} → {v}" for k, v in quick.items() if full[k] != v)
-        print(f"Quick mode ({QUICK_ENV}=1): {changes}")
+        print(say(f"Quick mode ({QUICK_ENV}=1): {changes}"))
     return SimpleNamespace(**values)
 
 

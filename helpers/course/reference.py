@@ -21,6 +21,7 @@ import os
 import platform
 from pathlib import Path
 
+from .messages import say
 from .runtime import REPO_ROOT, get_device, is_quick
 
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
@@ -150,17 +151,21 @@ def verdict(steps: list[int], losses: list[float], reference: dict | None, setti
         return "unchecked", ("no reference stored for this run: only checked for NaN, divergence and a flat curve "
                              "(all fine)")
     differ = {k: (v, reference["settings"].get(k)) for k, v in settings.items() if reference["settings"].get(k) != v}
-    if differ:
-        listed = ", ".join(f"{k} {mine} vs {ref}" for k, (mine, ref) in differ.items())
-        return "unchecked", (f"your settings differ from the reference's ({listed}), so its band does not apply; "
-                             f"checked for NaN, divergence and a flat curve instead: all fine")
+    if differ:  # two lists of "name value", no words between them: the sentence around them is translated whole
+        yours = ", ".join(f"{k} {mine}" for k, (mine, _) in differ.items())
+        theirs = ", ".join(f"{k} {ref}" for k, (_, ref) in differ.items())
+        return "unchecked", (f"your settings ({yours}) differ from the reference's ({theirs}), so its band does not "
+                             f"apply; checked for NaN, divergence and a flat curve instead: all fine")
     last = [i for i, s in enumerate(steps) if s >= 0.8 * steps[-1]]
     curve = smooth(losses, reference.get("window", window))  # smoothed as the reference was: a fair comparison
     mine = sum(curve[i] for i in last) / len(last)
     ref = sum(_interpolate(steps[i], reference["steps"], reference["loss"]) for i in last) / len(last)
     tolerance = band(reference, ref, len(last))
-    wide = f" (±{tolerance / ref:.0%}: a short run's losses scatter)" if tolerance > TOLERANCE * ref * 1.001 else ""
-    where = f"your {mine:.3f} vs the reference's {ref:.3f} ± {tolerance:.3f}{wide}, means over the last 20% of steps"
+    if tolerance > TOLERANCE * ref * 1.001:
+        where = (f"your {mine:.3f} vs the reference's {ref:.3f} ± {tolerance:.3f} (±{tolerance / ref:.0%}: a short "
+                 f"run's losses scatter), means over the last 20% of steps")
+    else:
+        where = f"your {mine:.3f} vs the reference's {ref:.3f} ± {tolerance:.3f}, means over the last 20% of steps"
     if mine > ref + tolerance:
         return "off", f"off: above the expected band ({where}). Likely: {CAUSES['high']}"
     if mine < ref - tolerance:
@@ -184,9 +189,10 @@ def check_run(name: str, history, settings: dict | None = None, plot: bool = Tru
     reference = load_reference(name, folder)
     kind, sentence = verdict(steps, losses, reference, settings)
     mark = {"normal": "✓", "better": "✓", "unchecked": "·", "off": "✗"}[kind]
-    print(f"{mark} is this run normal? {sentence}")
+    print(f"{mark} {say('is this run normal?')} {say(sentence)}")
     if reference is not None:
-        print(f"  (reference: {reference['device']}, {reference['precision'] or 'float32'}, {reference['machine']})")
+        where = f"{reference['device']}, {reference['precision'] or 'float32'}, {reference['machine']}"
+        print("  " + say(f"(reference: {where})"))
     if plot:
         _plot(steps, losses, reference, name, kind, label)
     return kind
@@ -199,21 +205,23 @@ def _plot(steps, losses, reference, name, kind, label="training loss"):
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
     window = max(1, len(losses) // 50)
     ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8)
-    ax.plot(steps, smooth(losses, window), color="tab:blue", lw=1.6, label="your run")
+    ax.plot(steps, smooth(losses, window), color="tab:blue", lw=1.6, label=say("your run"))
     if reference is not None:
         ref = reference["loss"]
         n_last = sum(s >= 0.8 * reference["steps"][-1] for s in range(1, reference["steps"][-1] + 1))
         half = [band(reference, r, n_last) for r in ref]  # the verdict's band at each point of the reference
         ax.fill_between(reference["steps"], [r - h for r, h in zip(ref, half)], [r + h for r, h in zip(ref, half)],
-                        color="tab:gray", alpha=0.3, label="reference and the verdict's band")
+                        color="tab:gray", alpha=0.3, label=say("reference and the verdict's band"))
         ax.plot(reference["steps"], ref, color="tab:gray", lw=1)
-    title = name.split("_", 1)[-1].replace("_", " ")  # "04_pretraining" -> "pretraining"
-    ax.set(xlabel="step", ylabel=label, title=f"is this run normal? {title}: {kind}")
+    title = say(name)  # the catalog names a notebook in its language: "04_pretraining" -> "事前学習"
+    if title == name:
+        title = name.split("_", 1)[-1].replace("_", " ")  # "04_pretraining" -> "pretraining"
+    ax.set(xlabel=say("step"), ylabel=say(label), title=f"{say('is this run normal?')} {title}: {say(kind)}")
     finite = [v for v in losses if math.isfinite(v)]
     if finite:  # the whole band in view, and the run's end; not a first loss many times higher
         low = min(finite + ([r - h for r, h in zip(ref, half)] if reference is not None else []))
-        high = max(min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)),
-                   *([r + h for r, h in zip(ref, half)] if reference is not None else []))
+        high = max([min(max(finite), 3 * max(finite[-len(finite) // 2:] or finite)),
+                    *([r + h for r, h in zip(ref, half)] if reference is not None else [])])
         ax.set_ylim(low - 0.05 * abs(low), high * 1.05)
     ax.legend()
     plt.show()

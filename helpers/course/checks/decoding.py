@@ -196,7 +196,7 @@ def check_attention_with_cache(attn_fn) -> None:
     torch.manual_seed(0)
     attn = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16)).blocks[0].attn.eval()
     x = torch.randn(2, 12, 16)
-    pieces = [(0, 5, "the prefill: 5 tokens, empty cache"), (5, 6, "one new token after 5 cached"),
+    pieces = [(0, 5, "the prefill (5 tokens, empty cache)"), (5, 6, "one new token after 5 cached"),
               (6, 9, "3 new tokens after 6 cached"), (9, 10, "one token"), (10, 11, "one token"), (11, 12, "one token")]
     mistakes = {"scale": (dict(scale=False), "divide the scores by sqrt(head size), k.size(-1)"),
                 "mask": (dict(masked=False), "mask the keys of later positions: a new token must not see the future"),

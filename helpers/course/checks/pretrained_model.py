@@ -99,7 +99,7 @@ def check_grouped_query_attention(attention_fn) -> None:
     g = torch.Generator().manual_seed(5)
     for B, H, K, T, D in ((1, 2, 1, 3, 4), (2, 6, 2, 5, 8), (1, 9, 3, 7, 4), (1, 4, 4, 6, 8)):
         q, k, v = (torch.randn(B, n, T, D, generator=g) for n in (H, K, K))
-        where = f"{H} query heads, {K} key/value head{'s' * (K > 1)}, T={T}"
+        where = f"{H} query heads, {K} key/value heads, T={T}" if K > 1 else f"{H} query heads, 1 key/value head, T={T}"
         try:
             got = attention_fn(q.clone(), k.clone(), v.clone())
         except RuntimeError as e:
@@ -156,7 +156,7 @@ def check_rope_interleaved(rope_fn) -> None:
                          "every pair at once?"):
             return
         assert isinstance(got, torch.Tensor) and got.shape == x.shape, \
-            f"expected a tensor of shape {tuple(x.shape)}, got {type(got).__name__} {tuple(getattr(got, 'shape', ()))}"
+            f"expected a tensor of shape {tuple(x.shape)}, got {described(got)}"
         # the interleaved layout is the half-split one with the channels reordered: evens first, then odds
         order = torch.cat([torch.arange(0, D, 2), torch.arange(1, D, 2)])
         want = torch.empty_like(x)

@@ -38,8 +38,10 @@ def _resolve(path: str):
 def _learner_error(error: BaseException) -> str:
     """Return 'TypeError: ... (line 4 of your cell)' for an exception raised inside the learner's code."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if "helpers" not in f.filename.replace("\\", "/")]
-    where = f" (line {frames[-1].lineno}: {frames[-1].line.strip()!r})" if frames and frames[-1].line else ""
-    return say(f"calling your code raised {type(error).__name__}: {error}{where}")
+    raised = f"{type(error).__name__}: {error}"
+    if frames and frames[-1].line:  # a sentence of its own, so that the catalog translates "line" too
+        return say(f"calling your code raised {raised} (line {frames[-1].lineno}: {frames[-1].line.strip()!r})")
+    return say(f"calling your code raised {raised}")
 
 
 def exercise(fallback: str | None = None):

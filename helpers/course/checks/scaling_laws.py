@@ -13,7 +13,7 @@ def check_fit_power_law(fit_fn) -> None:
 
     n = np.geomspace(2e3, 2e6, 6)
     noise = np.exp(np.array([0.03, -0.04, 0.035, 0.0, -0.03, 0.02]))
-    for alpha, n_c, wobble, noisy in ((0.3, 4e4, 1.0, ""), (0.076, 8.8e13, 1.0, ""), (0.2, 1e5, noise, " with noise")):
+    for alpha, n_c, wobble, noisy in ((0.3, 4e4, 1.0, False), (0.076, 8.8e13, 1.0, False), (0.2, 1e5, noise, True)):
         loss = (n_c / n) ** alpha * wobble
         got = fit_fn(n.copy(), loss.copy())
         if not_done(got, "take logs of both sides of loss = (n_c / n)^alpha: which straight line in "
@@ -22,7 +22,7 @@ def check_fit_power_law(fit_fn) -> None:
         assert isinstance(got, (tuple, list)) and len(got) == 2, f"return two numbers (alpha, n_c), got {got!r}"
         a_got, c_got = (float(v) for v in got)
         want_a, want_c = fit_line(n, loss)
-        case = f"data from alpha={alpha}, n_c={n_c:g}{noisy}"
+        case = f"data from alpha={alpha}, n_c={n_c:g} with noise" if noisy else f"data from alpha={alpha}, n_c={n_c:g}"
         assert np.isfinite(a_got) and np.isfinite(c_got), \
             f"{case}: got alpha={a_got}, n_c={c_got}: take logs of both n and loss"
         assert not np.isclose(a_got, -want_a, rtol=1e-3), f"{case}: got alpha={a_got:.3f}: alpha is MINUS the slope"
