@@ -156,8 +156,8 @@ def said_sentences() -> dict[str, str]:
 
 
 def test_every_key_is_a_sentence_the_code_can_still_say():
-    """A key is a string (or f-string template) of helpers/, or of the English notebooks' code (the labels
-    and names they hand to check_run and the playground)."""
+    """A key is a string (or f-string template) of helpers/, of tools/ (the site's index), or of the English
+    notebooks' code (the labels and names they hand to check_run and the playground)."""
     said = set()
     for path in HELPERS.rglob("*.py"):
         if not path.name.startswith("messages_"):  # (a catalog's own keys prove nothing)
@@ -165,6 +165,8 @@ def test_every_key_is_a_sentence_the_code_can_still_say():
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for tree in notebook_code(path):
             said.update(strings(tree))
+    for path in sorted((ROOT / "tools").glob("*.py")):  # the site's words (run_course.py)
+        said.update(strings(ast.parse(path.read_text(encoding="utf-8"))))
     rotted = [key for key in MESSAGES if key not in said]
     assert not rotted, "catalog keys that no code says any more (reworded? update or remove them):\n" + \
         "\n".join(rotted)
