@@ -92,8 +92,8 @@ def sentence(text: str) -> str:
 
 
 def joined(*sentences: str) -> str:
-    """Return the sentences one after the other: a space after an English full stop, none after 。."""
+    """Return the sentences one after the other: a space after an English full stop, none after 。, ？ or ！."""
     out = ""
     for text in filter(None, sentences):
-        out += ("" if not out or out.endswith("。") else " ") + text
+        out += ("" if not out or out.endswith(("。", "？", "！")) else " ") + text
     return out
