@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import math
 import os
 import time
@@ -244,9 +245,12 @@ def end_distributed() -> None:
     """Leave the process group, all replicas together (a no-op without one).
 
     A replica that exits while another still holds a connection to it makes that one abort (gloo:
-    "connection reset by peer", SIGABRT), so every replica waits at a barrier first.
+    "connection reset by peer", SIGABRT), so every replica waits at a barrier first. The DDP wrapper
+    ``train`` made holds the group in reference cycles: collected here, while the group still exists,
+    not during the interpreter's exit, where freeing it can abort the process.
     """
     if dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
