@@ -57,22 +57,23 @@ def badge_source(notebook: str, lang: str = "en") -> str:
     return f'<a href="{url}" target="_parent"><img src="{badge}" alt="Open In Colab"/></a>'
 
 
-def _lines(text: str) -> list[str]:
+def lines_of(text: str) -> list[str]:
+    """Return ``text`` as a notebook stores a cell's source or a stream: lines that keep their line breaks."""
     lines = text.split("\n")
-    return [line + "\n" for line in lines[:-1]] + [lines[-1]]
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 def sync(path: Path) -> None:
     """Make cell 0 the badge and the first code cell the set-up cell of the notebook at ``path``."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     cells = nb["cells"]
-    badge = {"cell_type": "markdown", "id": "colab-badge", "metadata": {}, "source": _lines(badge_source(path.name))}
+    badge = {"cell_type": "markdown", "id": "colab-badge", "metadata": {}, "source": lines_of(badge_source(path.name))}
     if cells and cells[0]["cell_type"] == "markdown" and "colab-badge" in "".join(cells[0]["source"]):
         cells[0] = badge
     else:
         cells.insert(0, badge)
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
-    cells[first_code]["source"] = _lines(SETUP_SOURCE)
+    cells[first_code]["source"] = lines_of(SETUP_SOURCE)
     cells[first_code]["metadata"] = {**cells[first_code].get("metadata", {}), **SETUP_METADATA}
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -42,7 +42,7 @@ NOTEBOOKS = ROOT / "notebooks"
 TRANSLATIONS = ROOT / "translations"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from course_cells import badge_source, setup_source  # (the cells every notebook opens with)
+from course_cells import badge_source, lines_of, setup_source  # (the cells every notebook opens with)
 from run_course import notebook_paths
 
 from helpers.course.messages import translate as translate_message
@@ -314,16 +314,9 @@ def translate_outputs(cell: dict, lang: str) -> None:
         if output.get("output_type") != "stream":
             continue
         text = source_of({"source": output.get("text", "")})
-        lines = [translate_line(line, lang) for line in text.split("\n")]
-        joined_text = "\n".join(lines)
-        if joined_text != text:
-            output["text"] = [line + "\n" for line in joined_text.split("\n")[:-1]] + (
-                [joined_text.split("\n")[-1]] if joined_text.split("\n")[-1] else [])
-
-
-def lines_of(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        translated = "\n".join(translate_line(line, lang) for line in text.split("\n"))
+        if translated != text:
+            output["text"] = lines_of(translated)
 
 
 def build(english: Path, blocks: list[Block], lang: str = "ja") -> dict:
