@@ -45,30 +45,34 @@ def model_and_optimizer(vocab: int, fused: bool):
     return model, torch.optim.AdamW(groups, lr=RECIPE["lr"], betas=RECIPE["betas"], fused=fused)
 
 
-def phases(train_ids, vocab: int, fused: bool, steps: int = 300, warmup: int = 50) -> dict[str, float]:
-    """Return the median milliseconds of each phase of a training step."""
-    model, optimizer = model_and_optimizer(vocab, fused)
-    batches = torch.Generator().manual_seed(1)
-    times = {name: [] for name in PHASES}
+def phases(train_ids, vocab: int, steps: int = 300, warmup: int = 50) -> dict[str, dict[str, float]]:
+    """Return {optimizer: median milliseconds of each phase of a training step}, for AdamW's CPU default
+    and its fused kernel: two models, the same batches, taking turns step by step (the machine drifts)."""
+    runs = {"AdamW CPU default": model_and_optimizer(vocab, fused=False),
+            "AdamW fused": model_and_optimizer(vocab, fused=True)}
+    batches = {label: torch.Generator().manual_seed(1) for label in runs}  # the same batches for both
+    times = {label: {name: [] for name in PHASES} for label in runs}
     for step in range(steps):
-        t = [time.perf_counter()]
-        x, y = get_batch(train_ids, RECIPE["batch_size"], RECIPE["block_size"], batches, "cpu")
-        t.append(time.perf_counter())
-        _, loss = model(x, y)
-        t.append(time.perf_counter())
-        optimizer.zero_grad(set_to_none=True)
-        t.append(time.perf_counter())
-        loss.backward()
-        t.append(time.perf_counter())
-        torch.nn.utils.clip_grad_norm_(model.parameters(), RECIPE["grad_clip"])
-        t.append(time.perf_counter())
-        optimizer.step()
-        t.append(time.perf_counter())
-        if step >= warmup:
-            for name, a, b in zip(PHASES, t, t[1:]):
-                times[name].append(1000 * (b - a))
-            times["step"].append(1000 * (t[-1] - t[0]))
-    return {name: statistics.median(values) for name, values in times.items()}
+        order = list(runs.items())
+        for label, (model, optimizer) in order if step % 2 else order[::-1]:  # who goes first alternates
+            t = [time.perf_counter()]
+            x, y = get_batch(train_ids, RECIPE["batch_size"], RECIPE["block_size"], batches[label], "cpu")
+            t.append(time.perf_counter())
+            _, loss = model(x, y)
+            t.append(time.perf_counter())
+            optimizer.zero_grad(set_to_none=True)
+            t.append(time.perf_counter())
+            loss.backward()
+            t.append(time.perf_counter())
+            torch.nn.utils.clip_grad_norm_(model.parameters(), RECIPE["grad_clip"])
+            t.append(time.perf_counter())
+            optimizer.step()
+            t.append(time.perf_counter())
+            if step >= warmup:
+                for name, a, b in zip(PHASES, t, t[1:]):
+                    times[label][name].append(1000 * (b - a))
+                times[label]["step"].append(1000 * (t[-1] - t[0]))
+    return {label: {name: statistics.median(values) for name, values in row.items()} for label, row in times.items()}
 
 
 def against_nanogpt(checkout: Path, train_ids, vocab: int, steps: int = 350, warmup: int = 50) -> tuple[float, float]:
@@ -105,8 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     train_ids, _, vocab, _ = load_splits(DATA)
     print(f"CPU: {cpu_line()}; torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
-    rows = {"AdamW CPU default": phases(train_ids, vocab, fused=False),
-            "AdamW fused": phases(train_ids, vocab, fused=True)}
+    rows = phases(train_ids, vocab)
     print(f"\n{'median ms':<16}" + "".join(f"{name:>11}" for name in PHASES))
     for label, row in rows.items():
         print(f"{label:<16}" + "".join(f"{row[name]:>11.2f}" for name in PHASES))
