@@ -15,7 +15,8 @@ Prints the final val loss and the median milliseconds per iteration of each, sid
 
 This machine's speed drifts by a quarter between minutes (other tenants on the host), so one run of each
 decides little: ``--rounds N`` runs the pair N times, taking turns (nanoGPT first in odd rounds, ours
-first in even ones), ours with seed, seed+1, ...; the ratio reported is the median of the rounds' ratios.
+first in even ones), both from seed, seed+1, ... (nanoGPT's train.py fixes torch's seed at 1337: it runs
+unedited, with torch.manual_seed shifted); the ratio reported is the median of the rounds' ratios.
 A nanoGPT checkout is only run, never copied: the script writes the data files nanoGPT reads
 into <checkout>/data/shakespeare_char_bench/ and its checkpoints into a temporary folder.
 """
@@ -94,8 +95,18 @@ def run_ours(train_ids, val_ids, vocab: int, iters: int, dtype: str, seed: int =
             "full_val": full_val_loss(model, val_ids, RECIPE["block_size"])}
 
 
-def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
-    """Run nanoGPT's own train.py on the same split and recipe; parse its log."""
+# nanoGPT's train.py seeds torch with 1337 (+ its DDP rank); to train it from another seed without editing
+# it, this runs train.py with torch.manual_seed shifted by the number given first
+SHIFTED_SEED = """import runpy, sys, torch
+shift, seed = int(sys.argv.pop(1)), torch.manual_seed
+torch.manual_seed = lambda value: seed(value + shift)
+sys.argv[0] = "train.py"
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int, seed: int = 1337) -> dict:
+    """Run nanoGPT's own train.py on the same split and recipe (from ``seed``); parse its log."""
     data_dir = checkout / "data" / "shakespeare_char_bench"
     data_dir.mkdir(parents=True, exist_ok=True)
     train_ids.numpy().astype(np.uint16).tofile(data_dir / "train.bin")
@@ -110,7 +121,8 @@ def run_nanogpt(checkout: Path, train_ids, val_ids, chars, iters: int) -> dict:
                 f"--max_iters={iters}", f"--lr_decay_iters={iters}", "--dropout=0.0", "--eval_interval=250",
                 "--always_save_checkpoint=True"]
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "train.py", *args], cwd=checkout, capture_output=True, text=True)
+        command = ["train.py"] if seed == 1337 else ["-c", SHIFTED_SEED, str(seed - 1337)]
+        result = subprocess.run([sys.executable, *command, *args], cwd=checkout, capture_output=True, text=True)
         wall = time.perf_counter() - start
         full_val = None
         if (Path(out) / "ckpt.pt").exists():  # nanoGPT saves at its evaluations (every 250 iterations)
@@ -139,7 +151,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=1, help="run the pair this many times, taking turns")
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--seed", type=int, default=1337, help="our seed in round 1 (nanoGPT's is fixed at 1337)")
+    parser.add_argument("--seed", type=int, default=1337, help="both programs' seed in round 1 (then seed+1, ...)")
     args = parser.parse_args()
     if args.rounds < 1 or args.iters < 1:
         parser.error("--rounds and --iters must be at least 1")
@@ -155,7 +167,7 @@ def main() -> None:
         runs = [("ours (float32)", partial(run_ours, train_ids, val_ids, vocab, args.iters, "float32", seed))]
         if args.nanogpt:
             nano = ("nanoGPT (float32)", partial(run_nanogpt, args.nanogpt.resolve(), train_ids, val_ids, chars,
-                                                              args.iters))
+                                                              args.iters, seed))
             runs = [nano, *runs] if r % 2 else [*runs, nano]
         if chosen.name != "float32":
             runs.append((f"ours ({chosen.name}, chosen)",
@@ -175,10 +187,16 @@ def main() -> None:
     if args.nanogpt:
         ratios = [runs["ours (float32)"]["ms"] / runs["nanoGPT (float32)"]["ms"] for runs in by_round.values()]
         ours_val = [runs["ours (float32)"]["val"] for runs in by_round.values()]
+        their_val = [runs["nanoGPT (float32)"]["val"] for runs in by_round.values()]
+        ours_full = [runs["ours (float32)"]["full_val"] for runs in by_round.values()]
+        their_full = [runs["nanoGPT (float32)"]["full_val"] for runs in by_round.values()]
         print(f"\nlike for like, ours / nanoGPT ms per iteration, both float32, each round: "
               f"{', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f} (goal <= 0.80)")
-        print(f"our val loss (20 batches) {', '.join(f'{x:.4f}' for x in ours_val)} against nanoGPT's "
-              f"{by_round[1]['nanoGPT (float32)']['val']:.4f}")
+        print(f"val loss (20 batches), each round: ours {', '.join(f'{x:.4f}' for x in ours_val)}, nanoGPT "
+              f"{', '.join(f'{x:.4f}' for x in their_val)}")
+        if None not in their_full:
+            print(f"val loss (whole val split), mean of the rounds: ours {statistics.mean(ours_full):.4f}, "
+                  f"nanoGPT {statistics.mean(their_full):.4f}")
         if chosen.name != "float32":
             fast = [runs[f"ours ({chosen.name}, chosen)"]["ms"] / runs["nanoGPT (float32)"]["ms"]
                     for runs in by_round.values()]
