@@ -13,10 +13,11 @@ betas (0.9, 0.99), weight decay 0.1, gradient clip 1.0, evaluation on 20 batches
 Data: ../shared/data/tinyshakespeare.txt, first 90% train, last 10% val, a character vocabulary.
 Prints the final val loss and the median milliseconds per iteration of each, side by side.
 
-This machine's speed drifts by a quarter between minutes (other tenants on the host), so one run of each
-decides little: ``--rounds N`` runs the pair N times, taking turns (nanoGPT first in odd rounds, ours
+A machine's speed can drift by a quarter between minutes (it did on the Xeon of README's figures), so one
+run of each decides little: ``--rounds N`` runs the pair N times, taking turns (nanoGPT first in odd rounds, ours
 first in even ones), both from seed, seed+1, ... (nanoGPT's train.py fixes torch's seed at 1337: it runs
 unedited, with torch.manual_seed shifted); the ratio reported is the median of the rounds' ratios.
+
 A nanoGPT checkout is only run, never copied: the script writes the data files nanoGPT reads
 into <checkout>/data/shakespeare_char_bench/ and its checkpoints into a temporary folder.
 """
@@ -183,13 +184,13 @@ def main() -> None:
           f"{len(val_ids):,} val characters, the same code for both models")
     if chosen.name == "float32":
         print("the precision chosen here is float32, so 'ours (float32)' is also ours in the chosen precision")
-    by_round = {r: {name: res for rr, name, res in rows if rr == r} for r in range(1, args.rounds + 1)}
+    by_round = [{name: res for rr, name, res in rows if rr == r} for r in range(1, args.rounds + 1)]
     if args.nanogpt:
-        ratios = [runs["ours (float32)"]["ms"] / runs["nanoGPT (float32)"]["ms"] for runs in by_round.values()]
-        ours_val = [runs["ours (float32)"]["val"] for runs in by_round.values()]
-        their_val = [runs["nanoGPT (float32)"]["val"] for runs in by_round.values()]
-        ours_full = [runs["ours (float32)"]["full_val"] for runs in by_round.values()]
-        their_full = [runs["nanoGPT (float32)"]["full_val"] for runs in by_round.values()]
+        ratios = [got["ours (float32)"]["ms"] / got["nanoGPT (float32)"]["ms"] for got in by_round]
+        ours_val = [got["ours (float32)"]["val"] for got in by_round]
+        their_val = [got["nanoGPT (float32)"]["val"] for got in by_round]
+        ours_full = [got["ours (float32)"]["full_val"] for got in by_round]
+        their_full = [got["nanoGPT (float32)"]["full_val"] for got in by_round]
         print(f"\nlike for like, ours / nanoGPT ms per iteration, both float32, each round: "
               f"{', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f} (goal <= 0.80)")
         print(f"val loss (20 batches), each round: ours {', '.join(f'{x:.4f}' for x in ours_val)}, nanoGPT "
@@ -198,9 +199,10 @@ def main() -> None:
             print(f"val loss (whole val split), mean of the rounds: ours {statistics.mean(ours_full):.4f}, "
                   f"nanoGPT {statistics.mean(their_full):.4f}")
         if chosen.name != "float32":
-            fast = [runs[f"ours ({chosen.name}, chosen)"]["ms"] / runs["nanoGPT (float32)"]["ms"]
-                    for runs in by_round.values()]
+            fast = [got[f"ours ({chosen.name}, chosen)"]["ms"] / got["nanoGPT (float32)"]["ms"]
+                    for got in by_round]
             print(f"ours in {chosen.name} / nanoGPT in float32, median of the rounds: {statistics.median(fast):.2f}")
+
 
 if __name__ == "__main__":
     main()
